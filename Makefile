@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export FLASK_APP := app
+
+.PHONY: run test test-fast bench lint setup demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+instance/aftercare.db: | $(STAMP)
+	$(BIN)/flask --app app demo
+
+demo: $(STAMP)
+	$(BIN)/flask --app app demo --reset
+
+run: $(STAMP) instance/aftercare.db
+	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+
+# The whole suite, browser and slow tests included.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Everyday loop: skips the browser and slow tests.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not browser and not slow"
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) instance/aftercare.db* .pytest_cache
