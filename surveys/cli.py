@@ -1,0 +1,192 @@
+"""Command line: ``flask --app app <command>``. Each command calls one service."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import click
+from flask import Flask, current_app, render_template
+from flask.cli import AppGroup
+
+from surveys import db as dbmod
+from surveys.errors import DomainError
+from surveys.mail import backend_from_url
+from surveys.outbox import Rendered, flush
+from surveys.services import admin, lifecycle
+from surveys.web import now, settings, token_box
+
+team_cli = AppGroup("team", help="Teams.")
+person_cli = AppGroup("person", help="The roster of people who may be invited.")
+user_cli = AppGroup("user", help="Accounts for managers, HR and admins.")
+policy_cli = AppGroup("policy", help="The policy register.")
+incident_cli = AppGroup("incident", help="Incidents and their surveys.")
+surveys_cli = AppGroup("surveys", help="Survey lifecycle.")
+outbox_cli = AppGroup("outbox", help="Sending queued email.")
+
+
+def _fail(exc: DomainError) -> click.ClickException:
+    details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+    return click.ClickException(f"{exc.message} {details}".strip())
+
+
+def _session():
+    return dbmod.get_session()
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create the tables (safe to run again)."""
+    dbmod.create_all(dbmod.get_engine(current_app))
+    click.echo("Database ready.")
+
+
+@team_cli.command("add")
+@click.argument("slug")
+@click.argument("name")
+@click.option("--parent", help="Slug of the parent team.")
+def team_add(slug: str, name: str, parent: str | None) -> None:
+    try:
+        team = admin.add_team(_session(), slug, name, parent)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Team {team.slug} added.")
+
+
+@person_cli.command("add")
+@click.argument("team")
+@click.argument("email")
+@click.option("--name", default="")
+def person_add(team: str, email: str, name: str) -> None:
+    try:
+        person = admin.add_person(_session(), team, name, email)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{person.email} is on the roster of {team}.")
+
+
+@user_cli.command("add")
+@click.argument("email")
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice(["manager", "hr", "admin"]), required=True)
+@click.option("--team", "teams", multiple=True, help="Team slug (managers); repeatable.")
+@click.password_option()
+def user_add(email: str, name: str, role: str, teams: tuple[str, ...], password: str) -> None:
+    try:
+        user = admin.add_user(_session(), email, name, password, role, teams)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Account {user.email} ({user.role}) added.")
+
+
+@policy_cli.command("set")
+@click.argument("policies", nargs=-1)
+def policy_set(policies: tuple[str, ...]) -> None:
+    """Declare exactly POLICIES in force (ids from `flask policy list`)."""
+    try:
+        admin.set_policies(_session(), set(policies), now())
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo("In force: " + (", ".join(sorted(policies)) or "none"))
+
+
+@policy_cli.command("list")
+def policy_list() -> None:
+    for policy, in_force in admin.policy_register(_session()):
+        click.echo(f"[{'x' if in_force else ' '}] {policy.id:24} {policy.text}")
+
+
+@incident_cli.command("add")
+@click.argument("team")
+@click.argument("title")
+@click.option("--kind", default="availability", show_default=True)
+@click.option("--severity", default="sev3", show_default=True)
+@click.option("--closed-at", help="ISO date and time the incident closed (default: now).")
+@click.option("--participant", "participants", multiple=True, required=True)
+def incident_add(team, title, kind, severity, closed_at, participants) -> None:
+    try:
+        closed = datetime.fromisoformat(closed_at) if closed_at else now()
+    except ValueError as exc:
+        raise click.BadParameter("use ISO format, e.g. 2026-11-20T14:00", param_hint="--closed-at"
+                                 ) from exc
+    if closed.tzinfo is None:
+        closed = closed.replace(tzinfo=UTC)
+    data = lifecycle.NewIncident(team=team, title=title, kind=kind, severity=severity,
+                                 closed_at=closed, participants=list(participants))
+    try:
+        survey = lifecycle.create_incident(_session(), data, settings(), token_box(), now())
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Incident {survey.incident_id} added; survey {survey.id} is {survey.status}, "
+               f"opens {survey.opens_at:%Y-%m-%d %H:%M} UTC, closes "
+               f"{survey.closes_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@surveys_cli.command("tick")
+def surveys_tick() -> None:
+    """Open what is due, queue reminders, close what has expired."""
+    report = lifecycle.tick(_session(), token_box(), now())
+    click.echo(f"opened {len(report.opened)}, reminders queued for {len(report.reminded)}, "
+               f"closed {len(report.closed)}")
+
+
+@surveys_cli.command("close")
+@click.argument("survey_id", type=int)
+def surveys_close(survey_id: int) -> None:
+    """Close a survey now and seal its answers."""
+    try:
+        survey = lifecycle.close_survey(_session(), survey_id, now())
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Survey {survey.id} is closed.")
+
+
+def render_email(kind: str, survey, link: str) -> Rendered:
+    context = {"kind": kind, "survey": survey, "incident": survey.incident, "link": link}
+    subject = (f"A two-minute question about {survey.incident.title}"
+               if kind == "invitation"
+               else f"Reminder: a two-minute question about {survey.incident.title}")
+    return Rendered(subject=subject,
+                    text=render_template("email/survey.txt", **context),
+                    html=render_template("email/survey.html", **context))
+
+
+def flush_outbox(app: Flask) -> int:
+    config = settings()
+    backend = backend_from_url(config.mail_url, config.mail_from)
+    report = flush(_session(), backend, token_box(), render_email, config.base_url,
+                   app.config["SECRET_KEY"], now())
+    click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
+               f"cancelled {report.cancelled}", err=True)
+    return report.sent + report.retrying
+
+
+@outbox_cli.command("flush")
+def outbox_flush() -> None:
+    """Send what is due, once."""
+    try:
+        flush_outbox(current_app)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@outbox_cli.command("run")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between passes.")
+def outbox_run(interval: float) -> None:
+    """Keep sending; stop with Ctrl-C."""
+    try:
+        while True:
+            flush_outbox(current_app)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+def init_app(app: Flask) -> None:
+    from surveys.demo import demo_command
+
+    app.cli.add_command(init_db)
+    app.cli.add_command(demo_command)
+    for group in (team_cli, person_cli, user_cli, policy_cli, incident_cli, surveys_cli,
+                  outbox_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,94 @@
+"""Settings from the environment, parsed once, with errors that name the variable."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from analysis.release import validate_min_group
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class ConfigError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+def parse_duration(name: str, raw: str) -> timedelta:
+    """Parse ``"24h"``, ``"7d"``, ``"90m"``, ``"0"`` into a timedelta."""
+    match = _DURATION.match(raw)
+    if not match:
+        raise ConfigError(f"{name}={raw!r}: use a number with s, m, h, d or w, e.g. 24h or 7d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def parse_min_group(raw: str | int) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"AFTERCARE_MIN_GROUP={raw!r}: must be a whole number") from exc
+    try:
+        return validate_min_group(value)
+    except ValueError as exc:
+        raise ConfigError(f"AFTERCARE_MIN_GROUP={raw!r}: {exc}") from exc
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """The secret from AFTERCARE_SECRET_KEY, else one generated into instance/ once."""
+    from_env = os.environ.get("AFTERCARE_SECRET_KEY")
+    if from_env:
+        return from_env
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What services need from configuration, passed in explicitly."""
+
+    min_group: int = 5
+    open_delay: timedelta = timedelta(hours=24)
+    survey_duration: timedelta = timedelta(days=7)
+    base_url: str = "http://127.0.0.1:5000"
+    mail_url: str = "console"
+    mail_from: str = "aftercare@localhost"
+    support_contact: str | None = None
+
+    @classmethod
+    def from_config(cls, config: dict) -> Settings:
+        return cls(
+            min_group=parse_min_group(config["AFTERCARE_MIN_GROUP"]),
+            open_delay=parse_duration("AFTERCARE_OPEN_DELAY", str(config["AFTERCARE_OPEN_DELAY"])),
+            survey_duration=parse_duration(
+                "AFTERCARE_SURVEY_DURATION", str(config["AFTERCARE_SURVEY_DURATION"])
+            ),
+            base_url=str(config["AFTERCARE_BASE_URL"]).rstrip("/"),
+            mail_url=str(config["AFTERCARE_MAIL"]),
+            mail_from=str(config["AFTERCARE_MAIL_FROM"]),
+            support_contact=config.get("AFTERCARE_SUPPORT_CONTACT") or None,
+        )
+
+
+ENV_KEYS = (
+    "DATABASE_URL",
+    "AFTERCARE_BASE_URL",
+    "AFTERCARE_MAIL",
+    "AFTERCARE_MAIL_FROM",
+    "AFTERCARE_MIN_GROUP",
+    "AFTERCARE_OPEN_DELAY",
+    "AFTERCARE_SURVEY_DURATION",
+    "AFTERCARE_REDIS_URL",
+    "AFTERCARE_SUPPORT_CONTACT",
+)

@@ -1,0 +1,326 @@
+"""Tables. The storage rules of the anonymity model are written into the shapes here.
+
+* ``Invitation`` (who was asked) and ``Ballot`` (hash of a single-use token) share no key.
+* ``StagedAnswer``, ``StagedComment``, ``Response`` and ``Comment`` carry no timestamp, no
+  address, no agent, no session, no token and no ballot reference. Staging is emptied at close
+  into ``Response``/``Comment`` in shuffled order with random ids.
+* Nothing here records that a person answered.
+
+Models never commit; services own the transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from surveys.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def random_id() -> str:
+    """128 random bits as hex: a primary key that says nothing about order or time."""
+    return secrets.token_hex(16)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored naive in UTC (SQLite has no zone), always handed back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use datetime.now(UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+user_team = Table(
+    "user_team",
+    Base.metadata,
+    Column("user_id", ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    Column("team_id", ForeignKey("team.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Team(Base):
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+
+    people: Mapped[list[Person]] = relationship(back_populates="team")
+
+
+class Person(Base):
+    """Someone on the roster, who may be invited to surveys."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    name: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    team: Mapped[Team | None] = relationship(back_populates="people")
+
+
+ROLES = ("manager", "hr", "admin")
+
+
+class User(Base):
+    """An account for a manager, an HR or culture lead, or an admin. Participants have none."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    teams: Mapped[list[Team]] = relationship(secondary=user_team)
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class PolicyState(Base):
+    """Whether a policy of the register (surveys.items.POLICIES) is declared in force."""
+
+    __tablename__ = "policy_state"
+
+    policy_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    in_force: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+INCIDENT_KINDS = ("availability", "security", "data", "other")
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+
+
+class Incident(Base):
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    team: Mapped[Team] = relationship()
+    survey: Mapped[Survey | None] = relationship(back_populates="incident", uselist=False)
+
+
+SURVEY_STATES = ("scheduled", "open", "closed")
+
+
+class Survey(Base):
+    __tablename__ = "survey"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), unique=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_group: Mapped[int] = mapped_column(SmallInteger)
+    # Practice checks asked, fixed when the survey opens (space-separated practice ids).
+    practice_ids: Mapped[str] = mapped_column(String(400), default="")
+    invited: Mapped[int] = mapped_column(Integer, default=0)
+    # Set at close, never while open.
+    respondents: Mapped[int | None] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    incident: Mapped[Incident] = relationship(back_populates="survey")
+    team: Mapped[Team] = relationship()
+
+    @property
+    def practices(self) -> tuple[str, ...]:
+        return tuple(self.practice_ids.split())
+
+    @property
+    def invitations_sent(self) -> bool:
+        return self.status != "scheduled"
+
+
+class Invitation(Base):
+    """Who was asked. No key to any ballot, no record of whether they answered.
+
+    ``token_cipher`` holds the plain token encrypted with a key derived from the application
+    secret (never stored in the database), so that the reminder repeats the same link. It is
+    wiped when the survey closes.
+    """
+
+    __tablename__ = "invitation"
+    __table_args__ = (UniqueConstraint("survey_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    token_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    person: Mapped[Person] = relationship()
+    survey: Mapped[Survey] = relationship()
+
+
+class Ballot(Base):
+    """A single-use right to answer: the token's SHA-256, and whether it is spent."""
+
+    __tablename__ = "ballot"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    spent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AnswerColumns:
+    """One nullable small integer per item of the bank (surveys.items.ANSWER_IDS).
+
+    Statements: 1..5, 0 for "Doesn't apply", NULL when skipped. Practice checks: 1 yes,
+    2 no, 3 not sure, NULL when not asked or skipped.
+    """
+
+    involvement: Mapped[str] = mapped_column(String(16))
+    blame_system: Mapped[int | None] = mapped_column(SmallInteger)
+    blame_person: Mapped[int | None] = mapped_column(SmallInteger)
+    blame_career: Mapped[int | None] = mapped_column(SmallInteger)
+    social_treated: Mapped[int | None] = mapped_column(SmallInteger)
+    social_hesitate: Mapped[int | None] = mapped_column(SmallInteger)
+    social_support: Mapped[int | None] = mapped_column(SmallInteger)
+    sharing_own: Mapped[int | None] = mapped_column(SmallInteger)
+    sharing_free: Mapped[int | None] = mapped_column(SmallInteger)
+    lead_shared: Mapped[int | None] = mapped_column(SmallInteger)
+    practice_author: Mapped[int | None] = mapped_column(SmallInteger)
+    practice_named: Mapped[int | None] = mapped_column(SmallInteger)
+    practice_followups: Mapped[int | None] = mapped_column(SmallInteger)
+    practice_root_cause: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class StagedAnswer(AnswerColumns, Base):
+    """Answers of an open survey. Shares the submit transaction's metadata with the spent
+    ballot, so it is never the final store: emptied at close."""
+
+    __tablename__ = "staged_answer"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+
+
+class StagedComment(Base):
+    __tablename__ = "staged_comment"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class Response(AnswerColumns, Base):
+    """A sealed response: random id, survey, team, answers. Nothing else."""
+
+    __tablename__ = "response"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
+
+
+class Comment(Base):
+    """Free text, not linked to any response."""
+
+    __tablename__ = "comment"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class SealedCount(Base):
+    """Sufficient statistics sealed at close: a count per (cut, item, answer value).
+
+    ``cut``/``cut_value`` is ``("all", "")`` or ``("involvement", <code>)``. ``item`` is an
+    item id, ``"_n"`` for the number of respondents in the cut (value 0), or
+    ``"construct:<id>"`` for the histogram of respondent-level construct scores, with
+    ``value`` the score times 6 (a mean of up to three 1..5 answers is a whole number of
+    sixths).
+    """
+
+    __tablename__ = "sealed_count"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), primary_key=True)
+    cut: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cut_value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item: Mapped[str] = mapped_column(String(48), primary_key=True)
+    value: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+OUTBOX_STATES = ("pending", "sent", "failed", "cancelled")
+
+
+class OutboxMessage(Base):
+    """An email to send. The body is rendered at send time, so no link (and no token) is
+    ever stored here."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), index=True)
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    invitation: Mapped[Invitation | None] = relationship()

@@ -1,0 +1,133 @@
+"""Admin use cases: teams, people, accounts and the policy register."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from surveys import items
+from surveys.errors import Conflict, InvalidInput, NotFound
+from surveys.models import ROLES, Person, PolicyState, Team, User
+from surveys.services.lifecycle import EMAIL, normalise_email
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+MIN_PASSWORD = 12
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY_HASH = _hasher.hash("not a real password, used to even out timing")
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None; same work either way."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    return user if verify_password(user.password_hash, password) else None
+
+
+def add_team(session: Session, slug: str, name: str, parent: str | None = None) -> Team:
+    problems = {}
+    if not SLUG.match(slug):
+        problems["slug"] = "use lower-case letters, digits and dashes (e.g. payments-api)"
+    if not name.strip() or len(name) > 120:
+        problems["name"] = "a name of 1 to 120 characters is required"
+    parent_team = None
+    if parent:
+        parent_team = session.scalar(select(Team).where(Team.slug == parent))
+        if parent_team is None:
+            problems["parent"] = f"no team with slug {parent!r}"
+    if problems:
+        raise InvalidInput("The team could not be added.", problems)
+    if session.scalar(select(Team).where(Team.slug == slug)):
+        raise Conflict(f"a team with slug {slug!r} already exists", {"slug": "already taken"})
+    team = Team(slug=slug, name=name.strip(), parent_id=parent_team.id if parent_team else None)
+    session.add(team)
+    session.commit()
+    return team
+
+
+def _team(session: Session, slug: str) -> Team:
+    team = session.scalar(select(Team).where(Team.slug == slug))
+    if team is None:
+        raise NotFound(f"no team with slug {slug!r}", {"team": f"no team with slug {slug!r}"})
+    return team
+
+
+def add_person(session: Session, team_slug: str, name: str, email: str) -> Person:
+    team = _team(session, team_slug)
+    email = normalise_email(email)
+    if not EMAIL.match(email):
+        raise InvalidInput("The person could not be added.", {"email": "not a valid address"})
+    person = session.scalar(select(Person).where(Person.email == email))
+    if person is None:
+        person = Person(email=email)
+        session.add(person)
+    person.name, person.team_id = name.strip()[:120], team.id
+    session.commit()
+    return person
+
+
+def add_user(session: Session, email: str, name: str, password: str, role: str,
+             team_slugs: Sequence[str] = ()) -> User:
+    problems = {}
+    email = normalise_email(email)
+    if not EMAIL.match(email):
+        problems["email"] = "not a valid address"
+    if role not in ROLES:
+        problems["role"] = f"must be one of {', '.join(ROLES)}"
+    if len(password) < MIN_PASSWORD:
+        problems["password"] = f"use at least {MIN_PASSWORD} characters"
+    if role == "manager" and not team_slugs:
+        problems["teams"] = "a manager needs at least one team"
+    if problems:
+        raise InvalidInput("The account could not be added.", problems)
+    if session.scalar(select(User).where(User.email == email)):
+        raise Conflict("an account with this email exists", {"email": "already taken"})
+    teams = [_team(session, slug) for slug in team_slugs]
+    user = User(email=email, name=name.strip() or email, password_hash=hash_password(password),
+                role=role, teams=teams)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def policy_register(session: Session) -> list[tuple[items.Policy, bool]]:
+    states = {p.policy_id: p.in_force for p in session.scalars(select(PolicyState))}
+    return [(policy, states.get(policy.id, False)) for policy in items.POLICIES]
+
+
+def set_policies(session: Session, in_force: set[str], now: datetime,
+                 user_id: int | None = None) -> None:
+    """Declare exactly ``in_force`` as the policies in force."""
+    unknown = in_force - set(items.POLICY_BY_ID)
+    if unknown:
+        raise InvalidInput("Unknown policy.", {"policies": ", ".join(sorted(unknown))})
+    states = {p.policy_id: p for p in session.scalars(select(PolicyState))}
+    for policy in items.POLICIES:
+        state = states.get(policy.id)
+        wanted = policy.id in in_force
+        if state is None:
+            session.add(PolicyState(policy_id=policy.id, in_force=wanted, changed_at=now,
+                                    changed_by=user_id))
+        elif state.in_force != wanted:
+            state.in_force, state.changed_at, state.changed_by = wanted, now, user_id
+    session.commit()

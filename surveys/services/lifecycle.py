@@ -1,0 +1,375 @@
+"""Survey lifecycle: create an incident and its survey, open, remind, close and seal.
+
+Each public function is one use case and owns its one commit. Callers pass the clock
+(``now``), the settings and the token box, so tests control time without patching.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from analysis.release import validate_min_group
+from analysis.sealing import ItemKey, seal
+from surveys import items
+from surveys.config import Settings
+from surveys.db import after_purge
+from surveys.errors import Conflict, InvalidInput, MinGroupLocked, NotFound
+from surveys.models import (
+    INCIDENT_KINDS,
+    SEVERITIES,
+    Ballot,
+    Comment,
+    Incident,
+    Invitation,
+    OutboxMessage,
+    Person,
+    PolicyState,
+    Response,
+    SealedCount,
+    StagedAnswer,
+    StagedComment,
+    Survey,
+    Team,
+)
+from surveys.tokens import TokenBox, hash_token, new_token
+
+EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+MAX_PARTICIPANTS = 500
+_SHUFFLE = random.SystemRandom()
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    team: str  # team slug
+    title: str
+    kind: str
+    severity: str
+    closed_at: datetime
+    participants: Sequence[str]
+    external_id: str | None = None
+    open_delay: timedelta | None = None
+    duration: timedelta | None = None
+
+
+@dataclass
+class TickReport:
+    opened: list[int] = field(default_factory=list)
+    reminded: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+
+
+def normalise_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def validate_emails(raw: Sequence[object]) -> tuple[list[str], dict[str, str]]:
+    """Return unique, normalised emails and a problem per bad entry (keyed participants[i])."""
+    problems: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    emails: list[str] = []
+    for i, value in enumerate(raw):
+        key = f"participants[{i}]"
+        if not isinstance(value, str):
+            problems[key] = "must be an email address as text"
+            continue
+        email = normalise_email(value)
+        if len(email) > 254 or not EMAIL.match(email):
+            problems[key] = f"{value[:80]!r} is not a valid email address"
+        elif email in seen:
+            problems[key] = f"{email} is listed twice (also at participants[{seen[email]}])"
+        else:
+            seen[email] = i
+            emails.append(email)
+    return emails, problems
+
+
+def validate_incident(session: Session, data: NewIncident, now: datetime) -> Team:
+    problems: dict[str, str] = {}
+    team = session.scalar(select(Team).where(Team.slug == data.team)) if data.team else None
+    if team is None:
+        problems["team"] = f"no team with slug {data.team!r}"
+    title = data.title.strip()
+    if not title:
+        problems["title"] = "a title is required"
+    elif len(title) > 200:
+        problems["title"] = "keep the title under 200 characters"
+    if data.kind not in INCIDENT_KINDS:
+        problems["kind"] = f"must be one of {', '.join(INCIDENT_KINDS)}"
+    if data.severity not in SEVERITIES:
+        problems["severity"] = f"must be one of {', '.join(SEVERITIES)}"
+    if data.closed_at.tzinfo is None:
+        problems["closed_at"] = "must include a time zone, e.g. 2026-11-20T14:00:00Z"
+    elif data.closed_at > now + timedelta(minutes=5):
+        problems["closed_at"] = "cannot be in the future"
+    if data.external_id is not None and not 0 < len(data.external_id) <= 200:
+        problems["external_id"] = "must be 1 to 200 characters"
+    if not data.participants:
+        problems["participants"] = "list at least one participant"
+    elif len(data.participants) > MAX_PARTICIPANTS:
+        problems["participants"] = f"at most {MAX_PARTICIPANTS} participants per incident"
+    else:
+        _emails, email_problems = validate_emails(data.participants)
+        problems.update(email_problems)
+    for name, value in (("open_delay", data.open_delay), ("duration", data.duration)):
+        if value is not None and (value < timedelta(0) or value > timedelta(days=90)):
+            problems[name] = "must be between 0 and 90 days"
+    if data.duration is not None and data.duration < timedelta(hours=1):
+        problems["duration"] = "a survey must stay open at least one hour"
+    if problems:
+        raise InvalidInput("The incident could not be created.", problems)
+    return team  # type: ignore[return-value]
+
+
+def _people(session: Session, emails: Sequence[str], team: Team) -> list[Person]:
+    existing = {
+        p.email: p for p in session.scalars(select(Person).where(Person.email.in_(emails)))
+    }
+    people = []
+    for email in emails:
+        person = existing.get(email)
+        if person is None:
+            person = Person(email=email, name="", team_id=team.id)
+            session.add(person)
+        people.append(person)
+    session.flush()
+    return people
+
+
+def create_incident(
+    session: Session, data: NewIncident, settings: Settings, box: TokenBox, now: datetime
+) -> Survey:
+    """Create an incident, its survey and its invitations; open it at once if it is due."""
+    team = validate_incident(session, data, now)
+    emails, _ = validate_emails(data.participants)
+    incident = Incident(
+        team_id=team.id,
+        external_id=data.external_id,
+        title=data.title.strip(),
+        kind=data.kind,
+        severity=data.severity,
+        closed_at=data.closed_at,
+        created_at=now,
+    )
+    opens_at = max(data.closed_at + (data.open_delay or settings.open_delay), now)
+    duration = data.duration or settings.survey_duration
+    survey = Survey(
+        incident=incident,
+        team_id=team.id,
+        status="scheduled",
+        opens_at=opens_at,
+        closes_at=opens_at + duration,
+        remind_at=opens_at + duration / 2,
+        min_group=settings.min_group,
+    )
+    session.add_all([incident, survey])
+    session.flush()
+    for person in _people(session, emails, team):
+        session.add(Invitation(survey_id=survey.id, person_id=person.id))
+    session.flush()
+    if survey.opens_at <= now:
+        _open(session, survey, box, now)
+    session.commit()
+    return survey
+
+
+def policies_in_force(session: Session) -> frozenset[str]:
+    return frozenset(session.scalars(select(PolicyState.policy_id).where(PolicyState.in_force)))
+
+
+def _open(session: Session, survey: Survey, box: TokenBox, now: datetime) -> None:
+    """Create every ballot in one batch, in random order, before any email is queued."""
+    if survey.status != "scheduled":
+        raise Conflict(f"survey {survey.id} is {survey.status}, not scheduled")
+    practices = items.practices_for(policies_in_force(session))
+    invitations = list(
+        session.scalars(
+            select(Invitation)
+            .join(Person)
+            .where(Invitation.survey_id == survey.id, Person.opted_out.is_(False))
+            .order_by(Invitation.id)
+        )
+    )
+    hashes = []
+    for invitation in invitations:
+        token = new_token()
+        invitation.token_cipher = box.seal(token)
+        hashes.append(hash_token(token))
+    _SHUFFLE.shuffle(hashes)
+    if hashes:
+        session.execute(
+            insert(Ballot), [{"token_hash": h, "survey_id": survey.id, "spent": False}
+                             for h in hashes]
+        )
+    session.add_all(
+        OutboxMessage(kind="invitation", invitation_id=i.id, survey_id=survey.id,
+                      next_attempt_at=now, created_at=now)
+        for i in invitations
+    )
+    survey.practice_ids = " ".join(p.id for p in practices)
+    survey.invited = len(invitations)
+    survey.status = "open"
+    session.flush()
+
+
+def open_survey(session: Session, survey_id: int, box: TokenBox, now: datetime) -> Survey:
+    survey = _lock_survey(session, survey_id)
+    _open(session, survey, box, now)
+    session.commit()
+    return survey
+
+
+def send_reminder(session: Session, survey_id: int, now: datetime) -> int:
+    """Queue the reminder for every invitee: the system does not know who answered."""
+    survey = _lock_survey(session, survey_id)
+    if survey.status != "open" or survey.reminded or survey.closes_at <= now:
+        session.rollback()
+        return 0
+    invitation_ids = list(
+        session.scalars(
+            select(Invitation.id).where(
+                Invitation.survey_id == survey.id, Invitation.token_cipher.is_not(None)
+            )
+        )
+    )
+    session.add_all(
+        OutboxMessage(kind="reminder", invitation_id=i, survey_id=survey.id,
+                      next_attempt_at=now, created_at=now)
+        for i in invitation_ids
+    )
+    survey.reminded = True
+    session.commit()
+    return len(invitation_ids)
+
+
+def set_min_group(session: Session, survey_id: int, k: int) -> Survey:
+    """Change k for a survey whose invitations have not gone out; refuse afterwards."""
+    survey = _lock_survey(session, survey_id)
+    if survey.invitations_sent:
+        session.rollback()
+        raise MinGroupLocked()
+    try:
+        survey.min_group = validate_min_group(k)
+    except ValueError as exc:
+        session.rollback()
+        raise InvalidInput(str(exc), {"min_group": str(exc)}) from exc
+    session.commit()
+    return survey
+
+
+STATEMENT_KEYS = tuple(ItemKey(s.id, s.construct, s.reverse) for s in items.STATEMENTS)
+_ANSWER_FIELDS = ("involvement",) + items.ANSWER_IDS
+
+
+def close_survey(session: Session, survey_id: int, now: datetime) -> Survey:
+    """Seal a survey in one transaction.
+
+    Staged answers and comments move into ``response``/``comment`` in shuffled order with
+    fresh random ids; sufficient statistics are written; staging, ballots and the encrypted
+    tokens are purged; unsent mail for the survey is cancelled. Then the files are scrubbed
+    (WAL checkpoint on SQLite, VACUUM on PostgreSQL).
+    """
+    survey = _lock_survey(session, survey_id)
+    if survey.status == "closed":
+        session.rollback()
+        return survey
+    staged = [
+        {f: getattr(row, f) for f in _ANSWER_FIELDS}
+        for row in session.scalars(select(StagedAnswer).where(StagedAnswer.survey_id == survey_id))
+    ]
+    comments = list(
+        session.scalars(select(StagedComment.body).where(StagedComment.survey_id == survey_id))
+    )
+    _SHUFFLE.shuffle(staged)
+    _SHUFFLE.shuffle(comments)
+    if staged:
+        session.execute(
+            insert(Response),
+            [dict(row, survey_id=survey_id, team_id=survey.team_id) for row in staged],
+        )
+    if comments:
+        session.execute(
+            insert(Comment),
+            [{"survey_id": survey_id, "team_id": survey.team_id, "body": body}
+             for body in comments],
+        )
+    counts = seal(staged, STATEMENT_KEYS, survey.practices)
+    if counts:
+        session.execute(
+            insert(SealedCount),
+            [
+                {"survey_id": survey_id, "cut": cut, "cut_value": cut_value, "item": item,
+                 "value": value, "count": count}
+                for (cut, cut_value, item, value), count in counts.items()
+            ],
+        )
+    session.execute(delete(StagedAnswer).where(StagedAnswer.survey_id == survey_id))
+    session.execute(delete(StagedComment).where(StagedComment.survey_id == survey_id))
+    session.execute(delete(Ballot).where(Ballot.survey_id == survey_id))
+    session.execute(
+        update(Invitation).where(Invitation.survey_id == survey_id).values(token_cipher=None)
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.survey_id == survey_id, OutboxMessage.status == "pending")
+        .values(status="cancelled", last_error="survey closed before sending")
+    )
+    survey.status = "closed"
+    survey.respondents = len(staged)
+    survey.closed_at = now
+    session.commit()
+    after_purge(session.get_bind())
+    return survey
+
+
+def _lock_survey(session: Session, survey_id: int) -> Survey:
+    survey = session.scalar(select(Survey).where(Survey.id == survey_id).with_for_update())
+    if survey is None:
+        raise NotFound(f"no survey {survey_id}")
+    return survey
+
+
+def tick(session: Session, box: TokenBox, now: datetime) -> TickReport:
+    """Open what is due, queue reminders at half-time, close what has expired."""
+    report = TickReport()
+    due = session.scalars(
+        select(Survey.id).where(Survey.status == "scheduled", Survey.opens_at <= now)
+    ).all()
+    session.rollback()
+    for survey_id in due:
+        open_survey(session, survey_id, box, now)
+        report.opened.append(survey_id)
+    remind = session.scalars(
+        select(Survey.id).where(
+            Survey.status == "open", Survey.reminded.is_(False), Survey.remind_at <= now,
+            Survey.closes_at > now,
+        )
+    ).all()
+    session.rollback()
+    for survey_id in remind:
+        if send_reminder(session, survey_id, now):
+            report.reminded.append(survey_id)
+    expired = session.scalars(
+        select(Survey.id).where(Survey.status == "open", Survey.closes_at <= now)
+    ).all()
+    session.rollback()
+    for survey_id in expired:
+        close_survey(session, survey_id, now)
+        report.closed.append(survey_id)
+    return report
+
+
+def spent_ballots(session: Session, survey_id: int) -> int:
+    """How many have answered an open survey. Only ever passed to the release guard."""
+    return session.scalar(
+        select(func.count()).select_from(Ballot).where(
+            Ballot.survey_id == survey_id, Ballot.spent.is_(True)
+        )
+    ) or 0

@@ -1,0 +1,104 @@
+"""Participant pages: the single-use link, the form, the thank-you page.
+
+``GET /s/<token>`` keeps only the token's hash, in the session, and redirects to ``/s`` so the
+token leaves the address bar (and every later Referer and log line) at once.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+
+from surveys import items
+from surveys.db import get_session
+from surveys.errors import InvalidInput, SurveyNotOpen, TokenSpent, TokenUnknown
+from surveys.services import participant as service
+from surveys.tokens import hash_token, looks_like_hash, looks_like_token
+
+bp = Blueprint("participant", __name__)
+
+SESSION_KEY = "ballot"
+SURVEY_KEY = "survey"  # lets a form that outlived its survey say "closed", not "not valid"
+
+
+@bp.get("/s/<token>")
+def arrive(token: str):
+    if not looks_like_token(token):
+        return _not_valid()
+    session[SESSION_KEY] = hash_token(token)
+    return redirect(url_for("participant.form"), code=303)
+
+
+def _not_valid():
+    return render_template("participant/not_valid.html"), 404
+
+
+def _closed_or_not_valid():
+    """The ballot is gone: if this browser had the form open, its survey has since closed."""
+    survey_id = session.get(SURVEY_KEY)
+    if isinstance(survey_id, int) and service.survey_status(get_session(), survey_id) == "closed":
+        session.pop(SESSION_KEY, None)
+        return render_template("participant/not_open.html", status="closed"), 409
+    return _not_valid()
+
+
+def _current_hash() -> str | None:
+    value = session.get(SESSION_KEY)
+    return value if isinstance(value, str) and looks_like_hash(value) else None
+
+
+def _render_form(survey, errors=None, values=None, status=200):
+    practices = tuple(items.PRACTICE_BY_ID[p] for p in survey.practices
+                      if p in items.PRACTICE_BY_ID)
+    return render_template(
+        "participant/form.html", survey=survey, items=items, practices=practices,
+        errors=errors or {}, values=values or {},
+    ), status
+
+
+@bp.get("/s")
+def form():
+    token_hash = _current_hash()
+    if token_hash is None:
+        return _not_valid()
+    try:
+        ballot = service.find_ballot(get_session(), token_hash)
+    except TokenUnknown:
+        return _not_valid()
+    if ballot.spent:
+        return render_template("participant/already.html"), 409
+    if ballot.survey.status != "open":
+        return render_template("participant/not_open.html", status=ballot.survey.status), 409
+    session[SURVEY_KEY] = ballot.survey.id
+    return _render_form(ballot.survey)
+
+
+@bp.post("/s")
+def submit():
+    token_hash = _current_hash()
+    if token_hash is None:
+        return _not_valid()
+    db = get_session()
+    try:
+        ballot = service.find_ballot(db, token_hash)
+    except TokenUnknown:
+        return _closed_or_not_valid()
+    survey = ballot.survey
+    try:
+        submission = service.parse_submission(request.form, survey.practices)
+        service.submit(db, token_hash, submission)
+    except InvalidInput as exc:
+        return _render_form(survey, exc.fields, request.form, status=400)
+    except TokenSpent:
+        return render_template("participant/already.html"), 409
+    except TokenUnknown:
+        return _closed_or_not_valid()
+    except SurveyNotOpen as exc:
+        return render_template("participant/not_open.html", status=exc.status), 409
+    session.pop(SESSION_KEY, None)
+    session.pop(SURVEY_KEY, None)
+    return redirect(url_for("participant.thanks"), code=303)
+
+
+@bp.get("/s/thanks")
+def thanks():
+    return render_template("participant/thanks.html")

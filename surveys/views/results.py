@@ -1,0 +1,118 @@
+"""Managers' and HR's pages: incidents, survey state and released results."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from surveys.db import get_session
+from surveys.errors import Forbidden, InvalidInput, NotFound
+from surveys.models import INCIDENT_KINDS, SEVERITIES, Team
+from surveys.services import lifecycle, results
+from surveys.web import now, settings, token_box
+
+bp = Blueprint("results", __name__)
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden):
+    return render_template("errors/error.html", status=403, title="Not your team",
+                           message=exc.message), 403
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    return render_template("errors/error.html", status=404, title="Not found",
+                           message=exc.message), 404
+
+
+@bp.get("/incidents")
+@login_required
+def incidents():
+    db = get_session()
+    return render_template("results/incidents.html",
+                           incidents=results.incidents_for(db, current_user))
+
+
+@bp.get("/incidents/<int:incident_id>")
+@login_required
+def incident(incident_id: int):
+    db = get_session()
+    survey = results.survey_for_incident(db, current_user, incident_id)
+    return render_template("results/incident.html", incident=survey.incident,
+                           result=results.survey_results(db, survey))
+
+
+@bp.post("/incidents/<int:incident_id>/close")
+@login_required
+def close(incident_id: int):
+    db = get_session()
+    survey = results.survey_for_incident(db, current_user, incident_id)
+    if survey.status != "open":
+        flash("Only an open survey can be closed early.", "error")
+    else:
+        lifecycle.close_survey(db, survey.id, now())
+        flash("The survey is closed and its answers are sealed.", "info")
+    return redirect(url_for("results.incident", incident_id=incident_id))
+
+
+def _team_choices(db):
+    team_ids = results.visible_team_ids(db, current_user)
+    return [db.get(Team, t) for t in team_ids]
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@login_required
+def new_incident():
+    db = get_session()
+    teams = _team_choices(db)
+    values = request.form if request.method == "POST" else {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        slug = request.form.get("team", "")
+        if slug and slug not in {t.slug for t in teams}:
+            abort(403)
+        closed_at = _parse_local_datetime(request.form.get("closed_at", ""), errors)
+        participants = [p for p in request.form.get("participants", "").replace(",", "\n")
+                        .splitlines() if p.strip()]
+        if not errors:
+            data = lifecycle.NewIncident(
+                team=slug, title=request.form.get("title", "")[:500],
+                kind=request.form.get("kind", ""), severity=request.form.get("severity", ""),
+                closed_at=closed_at, participants=participants,  # type: ignore[arg-type]
+            )
+            try:
+                survey = lifecycle.create_incident(db, data, settings(), token_box(), now())
+            except InvalidInput as exc:
+                db.rollback()
+                errors = _participant_errors(exc.fields, participants)
+            else:
+                flash("Incident added. Its survey opens "
+                      f"{survey.opens_at:%d %b %Y %H:%M} UTC.", "info")
+                return redirect(url_for("results.incident", incident_id=survey.incident_id))
+    status = 400 if errors else 200
+    return render_template("results/new_incident.html", teams=teams, kinds=INCIDENT_KINDS,
+                           severities=SEVERITIES, errors=errors, values=values), status
+
+
+def _participant_errors(fields: dict[str, str], participants: list[str]) -> dict[str, str]:
+    errors = {k: v for k, v in fields.items() if not k.startswith("participants[")}
+    listed = [v for k, v in fields.items() if k.startswith("participants[")]
+    if listed:
+        errors["participants"] = "; ".join(listed[:5])
+    return errors
+
+
+def _parse_local_datetime(raw: str, errors: dict[str, str]) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        errors["closed_at"] = "Enter the date and time the incident closed."
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if value > now() + timedelta(minutes=5):
+        errors["closed_at"] = "The incident cannot have closed in the future."
+    return value
