@@ -270,7 +270,9 @@ class PermanentFailure(MailError):
 
 _URL_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 _ADDRESS_TEXT = re.compile(r"\S*@\S*")
-_TOKEN_TEXT = re.compile(r"[A-Za-z0-9_-]{24,}")
+# 24+ URL-safe characters with a lower-case letter and an upper-case letter or a digit:
+# tokens and digests, but not words like CERTIFICATE_VERIFY_FAILED.
+_TOKEN_TEXT = re.compile(r"(?=[\w-]*[a-z])(?=[\w-]*[A-Z0-9])[A-Za-z0-9_-]{24,}")
 
 
 def _scrub(text: str | bytes, limit: int = 120) -> str:
@@ -525,10 +527,12 @@ class SMTPBackend(MailBackend):
 
         A reply to one message (a refused recipient, a refused DATA) affects only that
         message: 4xx is temporary, 5xx permanent. Failing to connect, to start TLS or to
-        log in marks every remaining message temporary (it is about the server or the
-        configuration, not the message). If the connection drops mid-batch, the message in
-        flight is temporary (the server may or may not have taken it; its Message-ID makes
-        a duplicate recognisable) and the backend reconnects once for the rest.
+        log in, or a refused sender (MAIL FROM), marks every remaining message temporary:
+        that is about the server or the configuration, not the message, and a permanent
+        mark would lose invitations to a fixable setting. If the connection drops
+        mid-batch, the message in flight is temporary (the server may or may not have taken
+        it; its Message-ID makes a duplicate recognisable) and the backend reconnects once
+        for the rest.
         """
         outcomes: list[Outcome] = []
         conn: smtplib.SMTP | None = None
@@ -554,7 +558,15 @@ class SMTPBackend(MailBackend):
                         self._fail_rest(mails[index:], self._connect_failure(exc), outcomes)
                         break
                     connected_before = True
-                outcome, alive = self._send_one(conn, mail, built)
+                try:
+                    outcome, alive = self._send_one(conn, mail, built)
+                except smtplib.SMTPSenderRefused as exc:
+                    # MAIL FROM refused: about the sender or the session, not this message,
+                    # so stop here and keep everything for a later try.
+                    reason = f"sender refused: {exc.smtp_code} {_scrub(exc.smtp_error)}"
+                    log.error("smtp server refused the sender (AFTERCARE_MAIL_FROM): %s", reason)
+                    self._fail_rest(mails[index:], reason, outcomes)
+                    break
                 if not alive:
                     conn.close()
                     conn = None
@@ -575,7 +587,10 @@ class SMTPBackend(MailBackend):
             outcomes.append(outcome)
 
     def _send_one(self, conn: smtplib.SMTP, mail: Mail, msg: EmailMessage) -> tuple[Outcome, bool]:
-        """Send one message; return its outcome and whether the connection is still usable."""
+        """Send one message; return its outcome and whether the connection is still usable.
+
+        Raises :class:`smtplib.SMTPSenderRefused` (except 552) for the batch to handle.
+        """
         mid = mail.message_id
         recipient = _envelope_address(mail.to, "recipient")
         try:
@@ -585,11 +600,12 @@ class SMTPBackend(MailBackend):
             return _from_reply(mid, code, "recipient refused", text), True
         except smtplib.SMTPServerDisconnected:
             return Outcome(mid, Status.TEMPORARY, None, "connection lost"), False
-        except smtplib.SMTPResponseException as exc:  # sender refused, data refused, ...
-            stage = {
-                smtplib.SMTPSenderRefused: "sender refused",
-                smtplib.SMTPDataError: "data refused",
-            }.get(type(exc), "refused")
+        except smtplib.SMTPSenderRefused as exc:
+            if exc.smtp_code != 552:  # 552 at MAIL FROM: this message exceeds SIZE
+                raise
+            return _from_reply(mid, exc.smtp_code, "message too large", exc.smtp_error), True
+        except smtplib.SMTPResponseException as exc:  # DATA refused, or a 421 anywhere
+            stage = "data refused" if isinstance(exc, smtplib.SMTPDataError) else "refused"
             return _from_reply(mid, exc.smtp_code, stage, exc.smtp_error), exc.smtp_code != 421
         except smtplib.SMTPNotSupportedError:
             # send_message needs SMTPUTF8 for non-ASCII addresses; this server lacks it.
