@@ -223,6 +223,26 @@ def test_batch_is_delivered_over_one_connection_with_both_parts_and_headers(star
     assert inbox.received[2].message.get_content_type() == "text/plain"
 
 
+def test_non_ascii_text_and_long_links_survive_the_wire(start_server):
+    inbox = Inbox()
+    server = start_server(inbox)
+    long_link = f"{SURVEY_LINK}?{'x' * 120}"
+    mail = Mail(
+        "person@example.org",
+        "Wie hat sich die Nachbesprechung angefühlt? – 2 Minuten",
+        f"Grüße! Zwei Minuten, anonym:\n{long_link}\n",
+        f'<p>Grüße! <a href="{long_link}">Antworten</a></p>',
+        make_message_id(9, "test-seed"),
+    )
+
+    assert smtp_backend(server.port).send_batch([mail])[0].sent
+
+    message = inbox.received[0].message
+    assert message["Subject"] == mail.subject
+    assert long_link in message.get_body(("plain",)).get_content()
+    assert "Grüße" in message.get_body(("html",)).get_content()
+
+
 def test_451_is_temporary_and_sending_again_delivers_exactly_once(start_server):
     inbox = Inbox(
         rcpt_replies={"person1@example.org": ["451 4.7.1 Greylisted, try again later"]},
