@@ -363,7 +363,9 @@ def involved_cost_finding(
     ----------
     involved, observers : Mapping[float, int]
         Organisation-wide pooled histograms of "social cost" construct scores (favourable
-        high) of the people directly involved and of those who observed or reviewed.
+        high) of the people directly involved (the ``direct`` involvement cut) and of those
+        who observed or reviewed (``observer``). Responders and "prefer not to say" are in
+        neither group.
     min_group : int
         k, the minimum group. Returns None unless both groups have at least k people.
     subject : str

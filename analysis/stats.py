@@ -26,6 +26,8 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
+from surveys.items import AGREE_VALUES, DISAGREE_VALUES, DOES_NOT_APPLY, STATEMENT_SCALE
+
 Counts = Mapping[int, int]
 Histogram = Mapping[float, int]
 Values = Histogram | Sequence[float] | np.ndarray
@@ -40,10 +42,7 @@ PERMUTATION_BELOW = 30
 #: series has exact two-sided p = 2/24 = 0.083.
 MIN_TREND_PERIODS = 5
 
-STATEMENT_VALUES = frozenset({1, 2, 3, 4, 5})
-DOES_NOT_APPLY = 0
-FAVOURABLE = frozenset({4, 5})
-FAVOURABLE_REVERSED = frozenset({1, 2})
+STATEMENT_VALUES = frozenset(value for value, _ in STATEMENT_SCALE) - {DOES_NOT_APPLY}
 
 Alternative = Literal["two-sided", "less", "greater"]
 _ALTERNATIVES = ("two-sided", "less", "greater")
@@ -298,7 +297,7 @@ def percent_favourable(
         if value not in allowed:
             raise ValueError(f"statement answers are 0..5, got {value!r}")
     clean = {value: _check_count(c, f"count for {value}") for value, c in counts.items()}
-    favourable_values = FAVOURABLE_REVERSED if reverse else FAVOURABLE
+    favourable_values = DISAGREE_VALUES if reverse else AGREE_VALUES
     n = sum(c for value, c in clean.items() if value in STATEMENT_VALUES)
     k = sum(c for value, c in clean.items() if value in favourable_values)
     if n == 0:
