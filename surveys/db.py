@@ -1,9 +1,10 @@
 """Engine, session and the declarative base, bound to the app with ``init_app``.
 
-SQLite is the embedded default: every transaction starts with ``BEGIN IMMEDIATE`` so two
-writers queue on the busy timeout instead of failing on a lock upgrade, ``secure_delete`` is
-on so purged ballots and staging rows are overwritten in the file, and WAL keeps readers
-going while a writer works. PostgreSQL is used as it comes.
+SQLite is the embedded default. Reads begin a deferred transaction; every use case that
+writes calls :func:`begin_write` first, which starts ``BEGIN IMMEDIATE`` so that two writers
+queue on the busy timeout instead of failing on a lock upgrade. ``secure_delete`` is on so
+purged ballots and staging rows are overwritten in the file, and WAL keeps readers going
+while a writer works. PostgreSQL is used as it comes.
 """
 
 from __future__ import annotations
@@ -45,11 +46,32 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        write = connection.get_execution_options().get(_WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+_WRITE_OPTION = "aftercare_write"
+
+
+def begin_write(session: Session) -> None:
+    """Start the transaction of a use case that writes.
+
+    On SQLite this takes the write lock up front (``BEGIN IMMEDIATE``); whatever the session
+    read before is dropped, since nothing may have been written yet. Elsewhere it does
+    nothing: PostgreSQL's row locks do the queueing.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write after changes: call it first in the use case")
+        session.rollback()
+    session.connection(execution_options={_WRITE_OPTION: True})
 
 
 def is_sqlite(session: Session) -> bool:

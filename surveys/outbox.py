@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from surveys.db import begin_write
 from surveys.mail import Mail, MailBackend, backoff_delay, make_message_id
 from surveys.models import Invitation, OutboxMessage, Survey
 from surveys.tokens import TokenBox
@@ -51,6 +52,7 @@ def flush(
     limit: int = 500,
 ) -> FlushReport:
     """Send up to ``limit`` due messages in one batch; one commit records every outcome."""
+    begin_write(session)
     report = FlushReport()
     due = list(
         session.scalars(

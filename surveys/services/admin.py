@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveys import items
+from surveys.db import begin_write
 from surveys.errors import Conflict, InvalidInput, NotFound
 from surveys.models import ROLES, Person, PolicyState, Team, User
 from surveys.services.lifecycle import EMAIL, normalise_email
@@ -45,6 +46,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def add_team(session: Session, slug: str, name: str, parent: str | None = None) -> Team:
+    begin_write(session)
     problems = {}
     if not SLUG.match(slug):
         problems["slug"] = "use lower-case letters, digits and dashes (e.g. payments-api)"
@@ -73,6 +75,7 @@ def _team(session: Session, slug: str) -> Team:
 
 
 def add_person(session: Session, team_slug: str, name: str, email: str) -> Person:
+    begin_write(session)
     team = _team(session, team_slug)
     email = normalise_email(email)
     if not EMAIL.match(email):
@@ -88,6 +91,7 @@ def add_person(session: Session, team_slug: str, name: str, email: str) -> Perso
 
 def add_user(session: Session, email: str, name: str, password: str, role: str,
              team_slugs: Sequence[str] = ()) -> User:
+    begin_write(session)
     problems = {}
     email = normalise_email(email)
     if not EMAIL.match(email):
@@ -118,6 +122,7 @@ def policy_register(session: Session) -> list[tuple[items.Policy, bool]]:
 def set_policies(session: Session, in_force: set[str], now: datetime,
                  user_id: int | None = None) -> None:
     """Declare exactly ``in_force`` as the policies in force."""
+    begin_write(session)
     unknown = in_force - set(items.POLICY_BY_ID)
     if unknown:
         raise InvalidInput("Unknown policy.", {"policies": ", ".join(sorted(unknown))})

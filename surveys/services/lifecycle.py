@@ -19,7 +19,7 @@ from analysis.release import validate_min_group
 from analysis.sealing import ItemKey, seal
 from surveys import items
 from surveys.config import Settings
-from surveys.db import after_purge
+from surveys.db import after_purge, begin_write
 from surveys.errors import Conflict, InvalidInput, MinGroupLocked, NotFound
 from surveys.models import (
     INCIDENT_KINDS,
@@ -147,6 +147,7 @@ def create_incident(
     session: Session, data: NewIncident, settings: Settings, box: TokenBox, now: datetime
 ) -> Survey:
     """Create an incident, its survey and its invitations; open it at once if it is due."""
+    begin_write(session)
     team = validate_incident(session, data, now)
     emails, _ = validate_emails(data.participants)
     incident = Incident(
@@ -330,6 +331,8 @@ def close_survey(session: Session, survey_id: int, now: datetime) -> Survey:
 
 
 def _lock_survey(session: Session, survey_id: int) -> Survey:
+    """Begin the use case's write transaction and lock the survey row (PostgreSQL)."""
+    begin_write(session)
     survey = session.scalar(select(Survey).where(Survey.id == survey_id).with_for_update())
     if survey is None:
         raise NotFound(f"no survey {survey_id}")

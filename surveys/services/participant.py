@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from surveys import items
+from surveys.db import begin_write
 from surveys.errors import InvalidInput, SurveyNotOpen, TokenSpent, TokenUnknown
 from surveys.models import Ballot, StagedAnswer, StagedComment, Survey
 
@@ -101,6 +102,7 @@ def submit(session: Session, token_hash: str, submission: Submission) -> None:
     survey row is share-locked so that a concurrent close waits for this transaction (and a
     submit after close sees the survey closed).
     """
+    begin_write(session)
     survey_id = session.scalar(select(Ballot.survey_id).where(Ballot.token_hash == token_hash))
     if survey_id is None:
         session.rollback()

@@ -1,0 +1,109 @@
+"""Helpers that act like the people who use Aftercare; imported by tests as ``support``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from surveys.models import Invitation, Survey
+from surveys.services import admin, lifecycle
+
+SECRET = "test-secret-key-" + "x" * 32
+PASSWORD = "correct horse battery"
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Org:
+    """A small organisation: two teams, their people, and one account of each role."""
+
+    teams: tuple[str, str] = ("payments", "platform")
+
+    def emails(self, team: str, n: int) -> list[str]:
+        return [f"{team}{i}@example.org" for i in range(n)]
+
+
+def build_org(session, size: int = 12) -> Org:
+    org = Org()
+    for slug in org.teams:
+        admin.add_team(session, slug, slug.title())
+        for email in org.emails(slug, size):
+            admin.add_person(session, slug, email.split("@")[0].title(), email)
+    admin.add_user(session, "manager@example.org", "Manager", PASSWORD, "manager", ["payments"])
+    admin.add_user(session, "hr@example.org", "HR", PASSWORD, "hr")
+    admin.add_user(session, "admin@example.org", "Admin", PASSWORD, "admin")
+    return org
+
+
+def open_survey(session, settings, box, team="payments", people=8, title="Queue stalled",
+                now=NOW, kind="availability") -> tuple[Survey, list[str]]:
+    """Create an incident whose survey opens at once; return it and its plain tokens."""
+    data = lifecycle.NewIncident(
+        team=team, title=title, kind=kind, severity="sev2",
+        closed_at=now - timedelta(hours=1),
+        participants=[f"{team}{i}@example.org" for i in range(people)],
+    )
+    survey = lifecycle.create_incident(session, data, settings, box, now)
+    return survey, tokens_of(session, box, survey.id)
+
+
+def tokens_of(session, box, survey_id: int) -> list[str]:
+    ciphers = session.scalars(select(Invitation.token_cipher).where(
+        Invitation.survey_id == survey_id).order_by(Invitation.id))
+    return [box.open(c) for c in ciphers if c is not None]
+
+
+ANSWERS = {
+    "blame_system": "4", "blame_person": "2", "blame_career": "1", "social_treated": "2",
+    "social_hesitate": "3", "social_support": "5", "sharing_own": "4", "sharing_free": "4",
+    "lead_shared": "0", "involvement": "observer",
+}
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    if not match:
+        raise AssertionError("page has no CSRF token")
+    return match.group(1)
+
+
+class Participant:
+    """Answers a survey through the pages, as a person with a link would."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def open(self, token: str):
+        return self.client.get(f"/s/{token}")
+
+    def answer(self, token: str, **overrides: str):
+        arrived = self.open(token)
+        if arrived.status_code != 303:
+            return arrived
+        page = self.client.get("/s")
+        if page.status_code != 200:
+            return page
+        form = dict(ANSWERS, csrf_token=csrf_from(page.text))
+        form.update(overrides)
+        return self.client.post("/s", data={k: v for k, v in form.items() if v is not None})
+
+
+class Manager:
+    """Signs in through the login page with CSRF on."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD):
+        page = self.client.get("/login")
+        return self.client.post("/login", data={
+            "email": email, "password": password, "csrf_token": csrf_from(page.text)})
+
+    def post(self, path: str, data: dict | None = None):
+        page = self.client.get("/incidents")
+        return self.client.post(path, data={**(data or {}), "csrf_token": csrf_from(page.text)})
