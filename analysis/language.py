@@ -47,6 +47,9 @@ from dataclasses import asdict, dataclass, field
 __all__ = [
     "CATEGORIES",
     "MAX_FINDINGS",
+    "NOTICE_BINARY",
+    "NOTICE_EMPTY",
+    "NOTICE_NOT_ENGLISH",
     "PHRASES",
     "SEVERITIES",
     "Finding",
@@ -605,9 +608,11 @@ def _compile_for(names: tuple[str, ...]) -> _Compiled:
     if variants:
         person = rf"(?:{person}|(?<![\w-])(?-i:{name_alt})(?![\w-]))"
     actor = re.compile(person, re.IGNORECASE)
+    # "Had X done ..." needs no second "had"; "if X had done ..." does ("if X acknowledged
+    # the page, the bot stops" is a rule, not a counterfactual).
     had_actor = re.compile(
-        rf"(?:{person}|anyone|anybody)\s+(?:had\s+)?(?:just\s+|only\s+|simply\s+)?(?:been\s+)?"
-        rf"{_PARTICIPLE}",
+        rf"(?:{person}|anyone|anybody)\s+(?P<had>had\s+)?(?:just\s+|only\s+|simply\s+)?"
+        rf"(?:been\s+)?{_PARTICIPLE}",
         re.IGNORECASE,
     )
     return _Compiled(name_re, actor, had_actor)
@@ -785,7 +790,7 @@ def check(text: str, names: Sequence[str] = ()) -> Report:
         if _masked(mask_starts, mask_ends, m.start()):
             continue
         tail = compiled.had_actor.match(text, m.end())
-        if tail is not None:
+        if tail is not None and (tail.group("had") or low.startswith("had", m.start())):
             hits.append((m.start(), tail.end(), counterfactual, _HAD))
 
     if compiled.names is not None:

@@ -306,6 +306,7 @@ def test_case_and_inflection(text, category):
         "We should have a second approver for config changes.",
         "A canary stage would have caught this regression, so we are adding one.",
         "The deploy pipeline should block config changes that skip the canary.",
+        "If the on-call engineer acknowledged the page, Beacon stops escalating.",
     ],
 )
 def test_forward_looking_should_is_a_requirement_not_a_judgement(text):
