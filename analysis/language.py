@@ -301,7 +301,7 @@ _RULES: tuple[_Rule, ...] = (
         rf"screwed\s+up|rubber-?stamp(?:ed|s)?|dismiss(?:ed|es)\s+the\s+(?:alert|page|warning)|"
         rf"(?:finally\s+)?(?:got|get)\s+(?:a)?round\s+to|bothered\s+to|"
         rf"slept\s+through|fat[\s-]?finger(?:ed|s)?|dropped\s+the\s+ball|skip(?:ped|s)|"
-        rf"bypass(?:ed|es)|broke|breaks|finally\s+(?:noticed|responded|acknowledged|"
+        rf"bypass(?:ed|es)|(?:broke|breaks)(?!\s+down)|finally\s+(?:noticed|responded|acknowledged|"
         rf"escalated|looked)|made\s+(?:a|an)\s+(?:\w+\s+)?(?:mistake|error|typo|blunder)|"
         rf"made\s+(?:a|an)\s+(?:wrong|bad|incorrect|poor)\s+(?:assumption|call|decision|choice)|"
         rf"not\s+(?:check|test|verify|notic|follow|read|review|escalat|respond|wait|ask|updat|"
@@ -638,12 +638,16 @@ def _negated(low: str, pos: int) -> bool:
 def _actor_before(actor: re.Pattern[str], text: str, low: str, pos: int) -> int | None:
     """Start of the nearest person mentioned between the clause start and ``pos``.
 
-    A person mentioned only to be denied ("Jenkins, not a person, skipped ...") does not count.
+    A person mentioned only to be denied ("Jenkins, not a person, skipped ...") or only as a
+    possessive ("Sam's laptop failed to boot") does not count.
     """
     found = None
     for m in actor.finditer(text, _clause_start(low, pos), pos):
-        if _DENIED_ACTOR.search(low, max(0, m.start() - 12), m.start()) is None:
-            found = m.start()
+        if _DENIED_ACTOR.search(low, max(0, m.start() - 12), m.start()) is not None:
+            continue
+        if m.end() != pos and text.startswith(("'s ", "\u2019s "), m.end()):
+            continue  # "Sam's laptop failed to boot": the laptop is the subject
+        found = m.start()
     return found
 
 
