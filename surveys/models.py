@@ -106,6 +106,13 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Security (surveys/services/auth.py): bumping session_version ends every session of the
+    # account on the server side; the TOTP secret is encrypted with a key from the app secret.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     teams: Mapped[list[Team]] = relationship(secondary=user_team)
 
@@ -152,6 +159,9 @@ class Incident(Base):
     severity: Mapped[str] = mapped_column(String(8))
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Learning outcomes, recorded by a manager after the review (None: not recorded yet).
+    system_changes: Mapped[int | None] = mapped_column(SmallInteger)
+    repeat: Mapped[bool | None] = mapped_column(Boolean)
 
     team: Mapped[Team] = relationship()
     survey: Mapped[Survey | None] = relationship(back_populates="incident", uselist=False)
@@ -324,3 +334,125 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     invitation: Mapped[Invitation | None] = relationship()
+
+
+class RecoveryCode(Base):
+    """A single-use two-factor recovery code, stored as a SHA-256 hash."""
+
+    __tablename__ = "recovery_code"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+
+
+class PasswordReset(Base):
+    """A single-use, expiring password reset token, stored as a SHA-256 hash."""
+
+    __tablename__ = "password_reset"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    """Who looked at or changed what, and whether the guard allowed it.
+
+    Accounts only: there are no participant events, and nothing here refers to a ballot, a
+    response or a comment.
+    """
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    actor: Mapped[str] = mapped_column(String(254))  # email at the time, kept if deleted
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(String(400), default="")
+
+
+class CheckinRequest(Base):
+    """A participant's request for a confidential conversation with the support contact.
+
+    Identified on purpose, so stored apart from every answer: no key to a response, a ballot
+    or a comment, no timestamp (it belongs to its survey, whose dates are coarser), a random
+    id. The way to reach the person is encrypted with a key derived from the application
+    secret (never in the database) and wiped once the batch is delivered at survey close;
+    only the fact that a request existed stays, for the team's period.
+    """
+
+    __tablename__ = "checkin_request"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PeriodCount(Base):
+    """Sealed counts added up per calendar period: what trends and the HR overview read.
+
+    ``scope`` is ``"team"`` (``scope_value`` the team id), ``"kind"`` (an incident kind,
+    organisation-wide) or ``"org"``; ``period`` is ``"2026-11"`` or ``"2026-Q4"``; the other
+    columns are those of ``SealedCount``. Folded from ``SealedCount`` by
+    ``surveys.services.trends.refresh``, once per closed survey (see ``PeriodFold``).
+    """
+
+    __tablename__ = "period_count"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scope_value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    cut: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cut_value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item: Mapped[str] = mapped_column(String(48), primary_key=True)
+    value: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class PeriodFold(Base):
+    """A closed survey whose sealed counts have been added into ``PeriodCount``."""
+
+    __tablename__ = "period_fold"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), primary_key=True)
+
+
+API_SCOPES = ("incidents:write", "results:read")
+
+
+class ApiKey(Base):
+    """A key for the JSON API (surveys/services/apikeys.py). The key itself is never stored:
+    only its SHA-256 and a short prefix to recognise it. The optional signing secret must be
+    read back to check HMACs, so it is stored encrypted with a key derived from the
+    application secret (never in the database)."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))  # space-separated
+    signing_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SeenSignature(Base):
+    """A request signature already accepted, kept until it falls out of the time window, so
+    that a replayed request is refused. Only a hash of the signature is kept."""
+
+    __tablename__ = "seen_signature"
+
+    signature_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
