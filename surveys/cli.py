@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app, render_template
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from surveys import db as dbmod
 from surveys.errors import DomainError
@@ -35,6 +35,7 @@ def _session():
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create the tables (safe to run again)."""
     dbmod.create_all(dbmod.get_engine(current_app))

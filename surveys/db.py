@@ -78,24 +78,31 @@ def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def after_purge(engine: Engine) -> None:
+def after_purge(engine: Engine, wait_ms: int = 2000) -> bool:
     """Make purged rows unrecoverable from the files: checkpoint the WAL, vacuum on PostgreSQL.
 
     SQLite's secure_delete zeroes freed pages in the database file, but in WAL mode the old
-    page images stay in the ``-wal`` file until a checkpoint truncates it. PostgreSQL keeps
-    deleted tuples in the heap until VACUUM, which cannot run inside a transaction.
+    page images stay in the ``-wal`` file until a checkpoint truncates it. A truncating
+    checkpoint must wait for readers still on an older snapshot; it waits at most
+    ``wait_ms`` and returns False if a reader held on, in which case the next call (every
+    ``surveys tick`` makes one) finishes the job. PostgreSQL keeps deleted tuples in the heap
+    until VACUUM, which cannot run inside a transaction.
     """
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()  # outside any BEGIN: a checkpoint cannot run in one
         try:
             cursor = raw.cursor()
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+            busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
         finally:
             raw.close()
-    elif engine.dialect.name == "postgresql":
+        return busy == 0
+    if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM staged_answer, staged_comment, ballot"))
+    return True
 
 
 def init_app(app: Flask) -> None:

@@ -144,7 +144,9 @@ def demo_command(reset: bool, no_mail: bool) -> None:
         people += [e for other in roster if other != team for e in roster[other]][
             : invited - len(people)]
         data = lifecycle.NewIncident(team=team, title=title, kind=kind, severity=severity,
-                                     closed_at=closed_at, participants=people)
+                                     closed_at=closed_at, participants=people,
+                                     open_delay=timedelta(hours=24),
+                                     duration=timedelta(days=7))
         survey = lifecycle.create_incident(session, data, config, token_box(), closed_at)
         lifecycle.open_survey(session, survey.id, token_box(), survey.opens_at)
         _answer_survey(session, survey, answered, culture[team], rng)
@@ -152,7 +154,8 @@ def demo_command(reset: bool, no_mail: bool) -> None:
     team, title, kind, severity, invited = OPEN_INCIDENT
     closed_at = real_now - timedelta(days=1, hours=2)
     data = lifecycle.NewIncident(team=team, title=title, kind=kind, severity=severity,
-                                 closed_at=closed_at, participants=roster[team][:invited])
+                                 closed_at=closed_at, participants=roster[team][:invited],
+                                 open_delay=timedelta(hours=24), duration=timedelta(days=7))
     survey = lifecycle.create_incident(session, data, config, token_box(), real_now)
     _answer_survey(session, survey, 2, culture[team], rng)
     click.echo(f"Demo organisation loaded: {len(TEAMS)} teams, {len(INCIDENTS) + 1} incidents.")

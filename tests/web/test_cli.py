@@ -1,0 +1,139 @@
+"""The command line, through Flask's CLI runner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import make_app
+from support import PASSWORD
+from surveys import db as dbmod
+from surveys.models import Incident, OutboxMessage, Survey, Team, User
+from surveys.tokens import hash_token
+
+
+def test_init_db_is_idempotent(runner):
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    assert "Database ready" in runner.invoke(args=["init-db"]).output
+
+
+def test_organisation_from_the_command_line(runner, db):
+    assert runner.invoke(args=["team", "add", "payments", "Payments"]).exit_code == 0
+    duplicate = runner.invoke(args=["team", "add", "payments", "Again"])
+    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+    bad = runner.invoke(args=["team", "add", "Bad Slug", "X"])
+    assert bad.exit_code != 0 and "slug" in bad.output
+    assert runner.invoke(args=["person", "add", "payments", "a@example.org",
+                               "--name", "Ada"]).exit_code == 0
+    result = runner.invoke(args=["user", "add", "m@example.org", "--role", "manager",
+                                 "--team", "payments"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    short = runner.invoke(args=["user", "add", "h@example.org", "--role", "hr"],
+                          input="short\nshort\n")
+    assert short.exit_code != 0 and "at least 12 characters" in short.output
+    assert runner.invoke(args=["policy", "set", "blameless", "neutral_author"]).exit_code == 0
+    listing = runner.invoke(args=["policy", "list"]).output
+    assert "[x] blameless" in listing and "[ ] leaders_share" in listing
+    assert runner.invoke(args=["policy", "set", "nonsense"]).exit_code != 0
+    db.rollback()
+    assert db.scalar(select(Team.slug)) == "payments"
+    assert db.scalar(select(User.role)) == "manager"
+
+
+def test_incident_tick_and_outbox_to_files(tmp_path, sqlite_url):
+    outdir = tmp_path / "mail"
+    app = make_app(sqlite_url, AFTERCARE_MAIL=f"file://{outdir}",
+                   AFTERCARE_OPEN_DELAY="24h")
+    runner = app.test_cli_runner()
+    runner.invoke(args=["team", "add", "payments", "Payments"])
+    result = runner.invoke(args=["incident", "add", "payments", "Queue stalled",
+                                 "--closed-at", "2026-11-20T10:00", "--participant",
+                                 "a@example.org", "--participant", "b@example.org"])
+    assert result.exit_code == 0, result.output
+    assert "scheduled" in result.output
+    bad = runner.invoke(args=["incident", "add", "payments", "X", "--closed-at", "soon",
+                              "--participant", "a@example.org"])
+    assert bad.exit_code != 0
+    app.config["AFTERCARE_NOW"] = datetime(2026, 11, 21, 11, tzinfo=UTC)
+    assert "opened 1" in runner.invoke(args=["surveys", "tick"]).output
+    assert runner.invoke(args=["outbox", "flush"]).exit_code == 0
+    files = sorted(outdir.iterdir())
+    assert len(files) == 2
+    message = message_from_bytes(files[0].read_bytes(), policy=default_policy)
+    body = message.get_body(("plain",)).get_content()
+    link = next(line for line in body.splitlines() if "/s/" in line).strip()
+    assert link.startswith("http://127.0.0.1:5000/s/")
+    with dbmod.session_scope(app) as session:
+        token_hashes = {hash_token(link.rsplit("/", 1)[1])}
+        from surveys.models import Ballot
+
+        assert token_hashes <= set(session.scalars(select(Ballot.token_hash)))
+        assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "sent")) == 2
+    # a second flush sends nothing twice
+    runner.invoke(args=["outbox", "flush"])
+    assert len(list(outdir.iterdir())) == 2
+    survey_id = 1
+    assert "closed" in runner.invoke(args=["surveys", "close", str(survey_id)]).output
+    assert runner.invoke(args=["surveys", "close", "999"]).exit_code != 0
+    dbmod.get_engine(app).dispose()
+
+
+def test_console_backend_prints_the_link(runner, app, capfd):
+    runner.invoke(args=["team", "add", "payments", "Payments"])
+    runner.invoke(args=["incident", "add", "payments", "Queue", "--participant",
+                        "a@example.org", "--closed-at", "2026-11-20T10:00"])
+    result = runner.invoke(args=["outbox", "flush"])
+    printed = result.output + capfd.readouterr().out
+    assert "http://127.0.0.1:5000/s/" in printed
+
+
+def test_bad_mail_setting_is_a_clear_error(tmp_path, sqlite_url):
+    app = make_app(sqlite_url, AFTERCARE_MAIL="carrier-pigeon://loft")
+    result = app.test_cli_runner().invoke(args=["outbox", "flush"])
+    assert result.exit_code != 0 and "AFTERCARE_MAIL" in result.output
+    dbmod.get_engine(app).dispose()
+
+
+def test_demo_organisation(runner, db):
+    result = runner.invoke(args=["demo", "--no-mail"])
+    assert result.exit_code == 0, result.output
+    assert "maria@example.org" in result.output
+    assert db.scalar(select(func.count()).select_from(Team)) >= 5
+    surveys = list(db.scalars(select(Survey)))
+    closed = [s for s in surveys if s.status == "closed"]
+    assert len(closed) >= 12
+    assert [s.status for s in surveys].count("open") == 1
+    assert any(s.respondents < s.min_group for s in closed)
+    assert sum(s.respondents >= s.min_group for s in closed) >= 8
+    closed_at = [i.closed_at for i in db.scalars(select(Incident))]
+    now = datetime.now(UTC)
+    assert min(closed_at) >= now - timedelta(days=190)
+    assert max(closed_at) - min(closed_at) >= timedelta(days=120)
+    db.rollback()  # hold no snapshot while the demo reloads: closes checkpoint the WAL
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code != 0 and "--reset" in again.output
+    assert runner.invoke(args=["demo", "--reset", "--no-mail"]).exit_code == 0
+
+
+def test_secret_key_is_generated_once_into_instance(tmp_path, monkeypatch):
+    from surveys.config import load_secret_key
+
+    monkeypatch.delenv("AFTERCARE_SECRET_KEY", raising=False)
+    first = load_secret_key(tmp_path)
+    assert first == load_secret_key(tmp_path)
+    assert (Path(tmp_path) / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("variable, value", [("AFTERCARE_MIN_GROUP", "2"),
+                                             ("AFTERCARE_OPEN_DELAY", "tomorrow")])
+def test_bad_configuration_stops_start_up_with_the_variable_named(sqlite_url, variable, value):
+    from surveys.config import ConfigError
+
+    with pytest.raises(ConfigError, match=variable):
+        make_app(sqlite_url, **{variable: value})
