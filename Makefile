@@ -6,7 +6,11 @@ STAMP  := $(VENV)/.installed
 
 export FLASK_APP := app
 
-.PHONY: run test test-fast bench lint setup demo clean
+.PHONY: run test test-fast bench lint setup demo clean chromium
+
+# Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +31,14 @@ demo: $(STAMP)
 run: $(STAMP) instance/aftercare.db
 	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+chromium: $(CHROMIUM)
+
 # The whole suite, browser and slow tests included.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
