@@ -58,6 +58,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(admin.bp)
+    from surveys import api, api_admin
+
+    api.init_app(app)
+    api_admin.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -184,6 +184,7 @@ def outbox_run(interval: float) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from surveys import cli_api
     from surveys.demo import demo_command
 
     app.cli.add_command(init_db)
@@ -191,3 +192,4 @@ def init_app(app: Flask) -> None:
     for group in (team_cli, person_cli, user_cli, policy_cli, incident_cli, surveys_cli,
                   outbox_cli):
         app.cli.add_command(group)
+    cli_api.init_app(app)

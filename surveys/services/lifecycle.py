@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from analysis.release import validate_min_group
 from analysis.sealing import ItemKey, seal
 from surveys import items
-from surveys.config import Settings
+from surveys.config import ConfigError, Settings, parse_duration
 from surveys.db import after_purge, begin_write
 from surveys.errors import Conflict, InvalidInput, MinGroupLocked, NotFound
 from surveys.models import (
@@ -57,6 +58,63 @@ class NewIncident:
     external_id: str | None = None
     open_delay: timedelta | None = None
     duration: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Scheduling:
+    """Rules for inviting people, from configuration (see :meth:`from_config`).
+
+    ``max_pulses``: a person is invited to at most this many surveys whose opening falls
+    within ``pulse_window`` of each other (survey fatigue), counted from invitations, never
+    from answers; ``None`` for no limit. ``remind_on_weekends``: when False, a reminder
+    whose half-time falls on a Saturday or Sunday (UTC) moves to Monday, or back to Friday if
+    Monday is after the close.
+    """
+
+    max_pulses: int | None = 2
+    pulse_window: timedelta = timedelta(days=30)
+    remind_on_weekends: bool = False
+
+    @classmethod
+    def from_config(cls, config: dict) -> Scheduling:
+        raw = str(config.get("AFTERCARE_MAX_PULSES", "2")).strip()
+        if not raw.isdigit():
+            raise ConfigError(f"AFTERCARE_MAX_PULSES={raw!r}: a whole number (0 for no limit)")
+        window = parse_duration("AFTERCARE_PULSE_WINDOW",
+                                str(config.get("AFTERCARE_PULSE_WINDOW", "30d")))
+        if window <= timedelta(0):
+            raise ConfigError("AFTERCARE_PULSE_WINDOW must be longer than 0")
+        weekends = str(config.get("AFTERCARE_REMIND_WEEKENDS", "0")).strip().lower()
+        if weekends not in {"0", "1", "false", "true", "no", "yes", "off", "on", ""}:
+            raise ConfigError(f"AFTERCARE_REMIND_WEEKENDS={weekends!r}: use 1 or 0")
+        return cls(max_pulses=int(raw) or None, pulse_window=window,
+                   remind_on_weekends=weekends in {"1", "true", "yes", "on"})
+
+
+# Used when a caller passes no Scheduling (the manager form, the CLI, the demo): no fatigue
+# limit there, since a manager chooses the participants by hand.
+UNLIMITED = Scheduling(max_pulses=None)
+
+# Why a listed participant was not invited (ParticipantOutcome.reason).
+NOT_INVITED_REASONS = ("survey_open", "survey_closed", "recently_surveyed", "opted_out")
+
+
+@dataclass(frozen=True)
+class ParticipantOutcome:
+    """What happened to one listed participant: ``invited`` (now), ``already_invited`` (by an
+    earlier request) or ``not_invited`` with a reason from ``NOT_INVITED_REASONS``."""
+
+    email: str
+    status: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    created: bool
+    incident: Incident
+    survey: Survey
+    participants: tuple[ParticipantOutcome, ...]
 
 
 @dataclass
@@ -143,13 +201,82 @@ def _people(session: Session, emails: Sequence[str], team: Team) -> list[Person]
     return people
 
 
+def reminder_time(opens_at: datetime, closes_at: datetime, on_weekends: bool) -> datetime:
+    """Half-time between open and close; off weekends (UTC) unless ``on_weekends``.
+
+    A Saturday or Sunday half-time moves forward to Monday at the same time of day, or back
+    to Friday when Monday is not before the close. If neither fits (a survey open only over a
+    weekend), the close itself is returned, which means no reminder: the tick never reminds
+    at or after the close.
+    """
+    half = opens_at + (closes_at - opens_at) / 2
+    if on_weekends or half.weekday() < 5:
+        return half
+    monday = half + timedelta(days=7 - half.weekday())
+    if monday < closes_at:
+        return monday
+    friday = half - timedelta(days=half.weekday() - 4)
+    return friday if friday > opens_at else closes_at
+
+
 def create_incident(
-    session: Session, data: NewIncident, settings: Settings, box: TokenBox, now: datetime
+    session: Session, data: NewIncident, settings: Settings, box: TokenBox, now: datetime,
+    scheduling: Scheduling | None = None,
 ) -> Survey:
     """Create an incident, its survey and its invitations; open it at once if it is due."""
+    return intake_incident(session, data, settings, box, now, scheduling or UNLIMITED).survey
+
+
+def intake_incident(
+    session: Session, data: NewIncident, settings: Settings, box: TokenBox, now: datetime,
+    scheduling: Scheduling,
+) -> IntakeResult:
+    """Create an incident and its survey, or, for an ``external_id`` seen before, add the
+    participants not yet invited (idempotent).
+
+    Concurrent identical requests are safe without any load-check-insert race: the unique
+    ``external_id`` (and person email, and invitation) constraints make every loser of a race
+    fail with an IntegrityError; the use case is then rolled back and run again, and finds
+    the winner's incident. On SQLite ``begin_write`` already serialises writers.
+
+    Participants are added only while the survey is scheduled; see ``_add_participants``.
+    """
+    for _attempt in range(5):
+        try:
+            return _intake_once(session, data, settings, box, now, scheduling)
+        except IntegrityError:
+            session.rollback()
+    raise Conflict("The incident could not be stored because of concurrent requests; "
+                   "send it again.")
+
+
+def _intake_once(
+    session: Session, data: NewIncident, settings: Settings, box: TokenBox, now: datetime,
+    scheduling: Scheduling,
+) -> IntakeResult:
     begin_write(session)
-    team = validate_incident(session, data, now)
+    try:
+        team = validate_incident(session, data, now)
+    except InvalidInput:
+        session.rollback()
+        raise
     emails, _ = validate_emails(data.participants)
+    incident = None
+    if data.external_id is not None:
+        incident = session.scalar(select(Incident).where(Incident.external_id == data.external_id))
+    if incident is not None:
+        if incident.team_id != team.id:
+            session.rollback()
+            raise Conflict(
+                "This external_id belongs to an incident of another team.",
+                {"external_id": "already used for an incident of another team"},
+            )
+        survey = session.scalar(
+            select(Survey).where(Survey.incident_id == incident.id).with_for_update())
+        outcomes = _add_participants(session, survey, emails, team, scheduling)
+        session.commit()
+        return IntakeResult(False, incident, survey, outcomes)
+
     incident = Incident(
         team_id=team.id,
         external_id=data.external_id,
@@ -159,7 +286,8 @@ def create_incident(
         closed_at=data.closed_at,
         created_at=now,
     )
-    opens_at = max(data.closed_at + (data.open_delay or settings.open_delay), now)
+    opens_at = max(data.closed_at + (
+        data.open_delay if data.open_delay is not None else settings.open_delay), now)
     duration = data.duration or settings.survey_duration
     survey = Survey(
         incident=incident,
@@ -167,18 +295,69 @@ def create_incident(
         status="scheduled",
         opens_at=opens_at,
         closes_at=opens_at + duration,
-        remind_at=opens_at + duration / 2,
+        remind_at=reminder_time(opens_at, opens_at + duration, scheduling.remind_on_weekends),
         min_group=settings.min_group,
     )
     session.add_all([incident, survey])
     session.flush()
-    for person in _people(session, emails, team):
-        session.add(Invitation(survey_id=survey.id, person_id=person.id))
-    session.flush()
+    outcomes = _add_participants(session, survey, emails, team, scheduling)
     if survey.opens_at <= now:
         _open(session, survey, box, now)
     session.commit()
-    return survey
+    return IntakeResult(True, incident, survey, outcomes)
+
+
+def _add_participants(
+    session: Session, survey: Survey, emails: Sequence[str], team: Team, scheduling: Scheduling
+) -> tuple[ParticipantOutcome, ...]:
+    """Invite the listed people who are not invited yet, while the survey is scheduled.
+
+    Anonymity rule for late participants: ballots are created in one shuffled batch when a
+    survey opens. Adding one invitation and one ballot to an open survey in one transaction
+    would let a copy of the database link that ballot (and, through the transaction that
+    spends it, the staged answer) to the person. So once a survey is open (or closed), new
+    people are not invited to it; the outcome says so with a reason.
+
+    Survey fatigue: a person already invited to ``max_pulses`` surveys opening within
+    ``pulse_window`` of this one (either side) is not invited. Person rows are locked first
+    (PostgreSQL) so that two incidents arriving together cannot both pass the count.
+    """
+    people = _people(session, emails, team)
+    ids = sorted(p.id for p in people)
+    if ids:  # lock in id order: concurrent intakes never deadlock
+        session.execute(select(Person.id).where(Person.id.in_(ids)).order_by(Person.id)
+                        .with_for_update())
+    invited = set(session.scalars(select(Invitation.person_id).where(
+        Invitation.survey_id == survey.id, Invitation.person_id.in_(ids))))
+    recent: dict[int, int] = {}
+    if scheduling.max_pulses is not None and ids and survey.status == "scheduled":
+        recent = dict(session.execute(
+            select(Invitation.person_id, func.count())
+            .join(Survey, Survey.id == Invitation.survey_id)
+            .where(Invitation.person_id.in_(ids), Survey.id != survey.id,
+                   Survey.opens_at > survey.opens_at - scheduling.pulse_window,
+                   Survey.opens_at < survey.opens_at + scheduling.pulse_window)
+            .group_by(Invitation.person_id)
+        ).all())
+    outcomes = []
+    for person in people:
+        if person.id in invited:
+            outcomes.append(ParticipantOutcome(person.email, "already_invited"))
+        elif survey.status != "scheduled":
+            outcomes.append(ParticipantOutcome(person.email, "not_invited",
+                                               f"survey_{survey.status}"))
+        elif person.opted_out:
+            outcomes.append(ParticipantOutcome(person.email, "not_invited", "opted_out"))
+        elif (scheduling.max_pulses is not None
+              and recent.get(person.id, 0) >= scheduling.max_pulses):
+            outcomes.append(ParticipantOutcome(person.email, "not_invited",
+                                               "recently_surveyed"))
+        else:
+            session.add(Invitation(survey_id=survey.id, person_id=person.id))
+            invited.add(person.id)
+            outcomes.append(ParticipantOutcome(person.email, "invited"))
+    session.flush()
+    return tuple(outcomes)
 
 
 def policies_in_force(session: Session) -> frozenset[str]:
@@ -376,3 +555,25 @@ def spent_ballots(session: Session, survey_id: int) -> int:
             Ballot.survey_id == survey_id, Ballot.spent.is_(True)
         )
     ) or 0
+
+
+def opt_out(session: Session, person_id: int) -> Person | None:
+    """The person asked for no more survey mail: mark them and cancel their pending mail.
+
+    Used by the signed opt-out link; returns ``None`` for an unknown person.
+    """
+    begin_write(session)
+    person = session.get(Person, person_id)
+    if person is None:
+        session.rollback()
+        return None
+    person.opted_out = True
+    invitation_ids = select(Invitation.id).where(Invitation.person_id == person_id)
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.invitation_id.in_(invitation_ids),
+               OutboxMessage.status == "pending")
+        .values(status="cancelled", last_error="recipient opted out")
+    )
+    session.commit()
+    return person

@@ -1,0 +1,57 @@
+"""Pages around the API and the outbox: the admins' API keys and mail failures page, and the
+participants' signed opt-out link (no login)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, url_for
+
+from surveys.db import get_session
+from surveys.errors import NotFound
+from surveys.outbox import failures_by_survey, read_optout_token
+from surveys.services import apikeys, lifecycle
+from surveys.views.admin import admin_required
+from surveys.web import csrf, now
+
+bp = Blueprint("admin_api", __name__, url_prefix="/admin")
+optout_bp = Blueprint("optout", __name__)
+
+
+@bp.get("/api")
+@admin_required
+def keys():
+    db = get_session()
+    return render_template("admin_api/keys.html", keys=apikeys.list_keys(db),
+                           failures=failures_by_survey(db))
+
+
+@bp.post("/api/<int:key_id>/revoke")
+@admin_required
+def revoke(key_id: int):
+    try:
+        key = apikeys.revoke_key(get_session(), str(key_id), now())
+    except NotFound:
+        flash("No such API key.", "error")
+    else:
+        flash(f"The key {key.name} ({key.prefix}…) is revoked.", "info")
+    return redirect(url_for("admin_api.keys"))
+
+
+@optout_bp.get("/optout/<token>")
+def optout_form(token: str):
+    if read_optout_token(current_app.config["SECRET_KEY"], token) is None:
+        return render_template("admin_api/optout.html", state="invalid"), 404
+    return render_template("admin_api/optout.html", state="ask", token=token)
+
+
+@optout_bp.post("/optout/<token>")
+@csrf.exempt  # RFC 8058 one-click unsubscribe posts without a form; the signed link suffices
+def optout(token: str):
+    person_id = read_optout_token(current_app.config["SECRET_KEY"], token)
+    if person_id is None or lifecycle.opt_out(get_session(), person_id) is None:
+        return render_template("admin_api/optout.html", state="invalid"), 404
+    return render_template("admin_api/optout.html", state="done")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_blueprint(optout_bp)

@@ -1,0 +1,346 @@
+"""The OpenAPI 3.1 description of the JSON API, built in code.
+
+Tests validate it with openapi-spec-validator, check every endpoint's real answers against
+it, and run schemathesis over it. Keep it in step with ``surveys/api.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from surveys.models import API_SCOPES, INCIDENT_KINDS, SEVERITIES
+from surveys.services.lifecycle import MAX_PARTICIPANTS, NOT_INVITED_REASONS
+
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+NULLABLE_INT = {"type": ["integer", "null"]}
+DATE_TIME = {"type": "string", "format": "date-time"}
+NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+DURATION = {"type": "string", "pattern": r"^\s*[0-9]+\s*[smhdw]?\s*$", "maxLength": 20,
+            "examples": ["0", "24h", "7d"]}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+AUTH_ERRORS = {
+    "401": _error("No valid API key, or (for a signing key) a missing, malformed, expired, "
+                  "replayed or wrong signature"),
+    "403": _error("The key lacks the scope this operation needs"),
+}
+
+SIGNATURE_PARAMETERS = [
+    {"name": "X-Aftercare-Timestamp", "in": "header", "required": False,
+     "description": "Unix seconds when the request was signed; required with a signing key, "
+                    "within 5 minutes of the server's clock.",
+     "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
+    {"name": "X-Aftercare-Signature", "in": "header", "required": False,
+     "description": 'sha256=<hex HMAC-SHA256(signing secret, timestamp + "." + body)>; '
+                    "required with a signing key; each signature is accepted once.",
+     "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}},
+]
+
+SURVEY_ID = {"name": "id", "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+
+FAVOURABLE_ITEM = {
+    "type": "object",
+    "required": ["shown", "n", "pct"],
+    "properties": {
+        "shown": {"type": "boolean"},
+        "n": NULLABLE_INT,
+        "pct": NULLABLE_NUMBER,
+        "low": NULLABLE_NUMBER,
+        "high": NULLABLE_NUMBER,
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string", "examples": ["invalid_input"]},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "A problem per field, e.g. participants[3]."},
+            },
+        }},
+    },
+    "NewIncident": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["external_id", "team", "title", "kind", "severity", "closed_at",
+                     "participants"],
+        "properties": {
+            "external_id": {"type": "string", "minLength": 1, "maxLength": 200,
+                            "description": "The incident tool's id; makes the call idempotent."},
+            "team": {"type": "string", "description": "Team slug", "maxLength": 64},
+            "title": {"type": "string", "minLength": 1, "maxLength": 200},
+            "kind": {"type": "string", "enum": list(INCIDENT_KINDS)},
+            "severity": {"type": "string", "enum": list(SEVERITIES)},
+            "closed_at": {**DATE_TIME, "description": "When the incident closed (with zone)"},
+            "participants": {"type": "array", "minItems": 1, "maxItems": MAX_PARTICIPANTS,
+                             "uniqueItems": True,
+                             "items": {"type": "string", "format": "email", "maxLength": 254}},
+            "open_delay": {**DURATION, "description": "Overrides AFTERCARE_OPEN_DELAY"},
+            "duration": {**DURATION, "description": "Overrides AFTERCARE_SURVEY_DURATION "
+                                                    "(at least 1h, at most 90d)"},
+        },
+    },
+    "Survey": {
+        "type": "object",
+        "required": ["id", "incident_id", "external_id", "team", "status", "opens_at",
+                     "closes_at", "remind_at", "closed_at", "invited", "min_group",
+                     "minimum_reached", "responses"],
+        "properties": {
+            "id": {"type": "integer"},
+            "incident_id": {"type": "integer"},
+            "external_id": {"type": ["string", "null"]},
+            "team": {"type": "string"},
+            "status": {"type": "string", "enum": ["scheduled", "open", "closed"]},
+            "opens_at": DATE_TIME,
+            "closes_at": DATE_TIME,
+            "remind_at": {**NULLABLE_DATE_TIME,
+                          "description": "When the reminder goes out; null when none will"},
+            "closed_at": NULLABLE_DATE_TIME,
+            "invited": {"type": "integer", "minimum": 0},
+            "min_group": {"type": "integer", "minimum": 3},
+            "minimum_reached": {"type": "boolean", "description": "Never a running count"},
+            "responses": {**NULLABLE_INT, "description": "Only once closed"},
+        },
+    },
+    "ParticipantOutcome": {
+        "type": "object",
+        "required": ["email", "status", "reason"],
+        "properties": {
+            "email": {"type": "string"},
+            "status": {"type": "string", "enum": ["invited", "already_invited", "not_invited"]},
+            "reason": {"type": ["string", "null"], "enum": [*NOT_INVITED_REASONS, None]},
+        },
+    },
+    "IncidentResult": {
+        "type": "object",
+        "required": ["created", "incident_id", "survey_id", "survey", "participants"],
+        "properties": {
+            "created": {"type": "boolean"},
+            "incident_id": {"type": "integer"},
+            "survey_id": {"type": "integer"},
+            "survey": _ref("Survey"),
+            "participants": {"type": "array", "items": _ref("ParticipantOutcome")},
+        },
+    },
+    "Flag": {
+        "type": "object",
+        "required": ["kind", "state", "subject"],
+        "properties": {
+            "kind": {"type": "string"},
+            "state": {"type": "string", "enum": ["flag", "watch"]},
+            "subject": {"type": "string"},
+            "what_was_seen": {"type": "string"},
+            "how_sure": {"type": "string"},
+            "next_step": {"type": "string"},
+            "numbers": {"type": "object", "additionalProperties": {"type": "number"}},
+        },
+    },
+    "Results": {
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["released", "reason", "message", "min_group"],
+                "properties": {
+                    "released": {"const": False},
+                    "reason": {"type": "string", "enum": [
+                        "not_open_yet", "still_open", "below_minimum", "no_responses"]},
+                    "message": {"type": "string"},
+                    "min_group": {"type": "integer"},
+                },
+            },
+            {
+                "type": "object",
+                "required": ["released", "n", "min_group", "constructs", "items",
+                             "practices", "flags"],
+                "properties": {
+                    "released": {"const": True},
+                    "n": {"type": "integer"},
+                    "min_group": {"type": "integer"},
+                    "constructs": {"type": "object", "additionalProperties": {
+                        "type": "object",
+                        "required": ["label", "pct", "items"],
+                        "properties": {
+                            "label": {"type": "string"},
+                            "pct": NULLABLE_NUMBER,
+                            "mean": {"type": ["object", "null"]},
+                            "items": {"type": "array", "items": {"type": "string"}},
+                        },
+                    }},
+                    "items": {"type": "object", "additionalProperties": FAVOURABLE_ITEM},
+                    "practices": {"type": "object", "additionalProperties": {
+                        "type": "object",
+                        "required": ["policy", "question", "shown", "n", "contrary_pct"],
+                        "properties": {
+                            "policy": {"type": "string"},
+                            "question": {"type": "string"},
+                            "shown": {"type": "boolean"},
+                            "n": NULLABLE_INT,
+                            "contrary_pct": NULLABLE_NUMBER,
+                            "low": NULLABLE_NUMBER,
+                            "high": NULLABLE_NUMBER,
+                        },
+                    }},
+                    "flags": {"type": "array", "items": _ref("Flag")},
+                },
+            },
+        ],
+    },
+    "Periods": {
+        "type": "object",
+        "required": ["team", "grain", "min_group", "periods", "trends"],
+        "properties": {
+            "team": {"type": "string"},
+            "grain": {"type": "string", "enum": ["month", "quarter"]},
+            "min_group": {"type": "integer"},
+            "periods": {"type": "array", "items": {
+                "type": "object",
+                "required": ["period", "released", "reason", "surveys", "respondents",
+                             "constructs"],
+                "properties": {
+                    "period": {"type": "string", "pattern": r"^[0-9]{4}-(Q[1-4]|[0-9]{2})$"},
+                    "released": {"type": "boolean"},
+                    "reason": {"type": "string"},
+                    "surveys": {"type": "integer"},
+                    "respondents": NULLABLE_INT,
+                    "constructs": {"type": "object", "additionalProperties": {
+                        "type": "object",
+                        "required": ["label", "pct", "items"],
+                        "properties": {
+                            "label": {"type": "string"},
+                            "pct": NULLABLE_NUMBER,
+                            "items": {"type": "object",
+                                      "additionalProperties": FAVOURABLE_ITEM},
+                        },
+                    }},
+                },
+            }},
+            "trends": {"type": "object", "additionalProperties": {
+                "type": "object",
+                "required": ["method", "periods"],
+                "properties": {
+                    "method": {"type": "string",
+                               "enum": ["mann_kendall", "change_since", "none"]},
+                    "periods": {"type": "integer"},
+                    "tau": NULLABLE_NUMBER,
+                    "p_value": NULLABLE_NUMBER,
+                    "slope": NULLABLE_NUMBER,
+                    "change": NULLABLE_NUMBER,
+                },
+            }},
+        },
+    },
+}
+
+
+def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
+    """The whole description; ``servers`` points at ``AFTERCARE_BASE_URL``."""
+    secured = [{"apiKey": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Aftercare API",
+            "version": "1.0.0",
+            "description": (
+                "Incident intake and survey state for incident tools; released results for "
+                "reporting. Authorization: Bearer <api key>. Keys with a signing secret "
+                "must also send X-Aftercare-Timestamp and X-Aftercare-Signature. Scopes: "
+                + ", ".join(API_SCOPES) + ". See docs/api.md."
+            ),
+        },
+        "servers": [{"url": base_url.rstrip("/")}],
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                           "description": "An API key from "
+                                                          "`flask api-key create`"}},
+        },
+        "paths": {
+            "/api/v1/incidents": {"post": {
+                "operationId": "createIncident",
+                "summary": "Create an incident and its survey (idempotent on external_id)",
+                "security": secured,
+                "parameters": SIGNATURE_PARAMETERS,
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("NewIncident")}}},
+                "responses": {
+                    "201": _json("Created", _ref("IncidentResult")),
+                    "200": _json("Seen before: the same ids; only new participants invited",
+                                 _ref("IncidentResult")),
+                    "400": _error("The body is not valid JSON"),
+                    **AUTH_ERRORS,
+                    "409": _error("The external_id belongs to another team's incident"),
+                    "413": _error("The body is larger than 1 MiB"),
+                    "415": _error("The body is not JSON"),
+                    "422": _error("Invalid fields; each problem is named in fields"),
+                },
+            }},
+            "/api/v1/surveys/{id}": {"get": {
+                "operationId": "getSurvey",
+                "summary": "A survey's state",
+                "security": secured,
+                "parameters": [SURVEY_ID, *SIGNATURE_PARAMETERS],
+                "responses": {"200": _json("The survey", _ref("Survey")), **AUTH_ERRORS,
+                              "404": _error("No such survey")},
+            }},
+            "/api/v1/surveys/{id}/close": {"post": {
+                "operationId": "closeSurvey",
+                "summary": "Close an open survey now and seal its answers",
+                "security": secured,
+                "parameters": [SURVEY_ID, *SIGNATURE_PARAMETERS],
+                "responses": {"200": _json("The closed survey", _ref("Survey")),
+                              **AUTH_ERRORS, "404": _error("No such survey"),
+                              "409": _error("The survey has not opened yet")},
+            }},
+            "/api/v1/surveys/{id}/results": {"get": {
+                "operationId": "getSurveyResults",
+                "summary": "Released results of a survey, as far as the release guard allows",
+                "security": secured,
+                "parameters": [SURVEY_ID, *SIGNATURE_PARAMETERS],
+                "responses": {"200": _json("Released results, or why not",
+                                           _ref("Results")),
+                              **AUTH_ERRORS, "404": _error("No such survey")},
+            }},
+            "/api/v1/teams/{slug}/periods": {"get": {
+                "operationId": "getTeamPeriods",
+                "summary": "A team's released aggregates per calendar period, with trends",
+                "security": secured,
+                "parameters": [
+                    {"name": "slug", "in": "path", "required": True,
+                     "schema": {"type": "string", "maxLength": 64}},
+                    {"name": "grain", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["month", "quarter"],
+                                "default": "month"}},
+                    *SIGNATURE_PARAMETERS,
+                ],
+                "responses": {"200": _json("Periods, oldest first", _ref("Periods")),
+                              **AUTH_ERRORS, "404": _error("No such team"),
+                              "422": _error("Unknown grain")},
+            }},
+            "/api/v1/openapi.json": {"get": {
+                "operationId": "getOpenApi",
+                "summary": "This description",
+                "security": [],
+                "responses": {"200": _json("OpenAPI 3.1 document", {"type": "object"})},
+            }},
+        },
+    }

@@ -1,0 +1,100 @@
+"""The long-running worker (``flask --app app worker``): the survey tick and the outbox.
+
+Each pass opens what is due, queues reminders, closes what has expired (``lifecycle.tick``)
+and then sends due mail in batches until none is due. Between passes it waits ``interval``
+seconds. SIGTERM or SIGINT ends it cleanly: the pass in progress finishes (a batch being
+sent is sent and its outcomes committed), then the process exits with status 0. A pass that
+fails (database or mail server unreachable) is logged and retried at the next pass; sending
+failures themselves are the outbox's to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask
+
+from surveys import db as dbmod
+from surveys.mail import MailBackend, backend_from_url
+from surveys.outbox import FlushReport, Renderer, flush
+from surveys.services import lifecycle
+from surveys.web import now, settings, token_box
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassReport:
+    opened: int = 0
+    reminded: int = 0
+    closed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+    def add(self, report: FlushReport) -> None:
+        self.sent += report.sent
+        self.retrying += report.retrying
+        self.failed += report.failed
+        self.cancelled += report.cancelled
+
+
+def one_pass(app: Flask, backend: MailBackend, render: Renderer, batch: int = 500,
+             max_batches: int = 1000) -> PassReport:
+    """One tick and as many outbox batches as are due (bounded by ``max_batches``)."""
+    report = PassReport()
+    with app.app_context():
+        with dbmod.session_scope(app) as session:
+            ticked = lifecycle.tick(session, token_box(), now())
+            report.opened, report.reminded, report.closed = (
+                len(ticked.opened), len(ticked.reminded), len(ticked.closed))
+            config = settings()
+            for _ in range(max_batches):
+                flushed = flush(session, backend, token_box(), render, config.base_url,
+                                app.config["SECRET_KEY"], now(), limit=batch)
+                report.add(flushed)
+                if flushed.handled < batch:
+                    break
+    return report
+
+
+def run(app: Flask, stop: threading.Event, interval: float = 10.0, batch: int = 500,
+        render: Renderer | None = None, backend: MailBackend | None = None,
+        echo: Callable[[str], None] = print) -> int:
+    """Run passes until ``stop`` is set; return the number of passes."""
+    if render is None:
+        from surveys.cli import render_email as render
+    if backend is None:
+        with app.app_context():
+            config = settings()
+            backend = backend_from_url(config.mail_url, config.mail_from)
+    passes = 0
+    while not stop.is_set():
+        try:
+            report = one_pass(app, backend, render, batch)
+        except Exception:  # keep serving: the next pass tries again
+            log.exception("worker pass failed")
+        else:
+            if any(vars(report).values()):
+                echo(f"opened {report.opened}, reminders {report.reminded}, closed "
+                     f"{report.closed}; mail sent {report.sent}, retrying {report.retrying}, "
+                     f"failed {report.failed}, cancelled {report.cancelled}")
+        passes += 1
+        stop.wait(interval)
+    return passes
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set ``stop``; the current pass finishes first."""
+
+    def _handler(signum, _frame):
+        log.info("worker: signal %s, stopping after this pass", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
