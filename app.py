@@ -62,6 +62,13 @@ def register_blueprints(app: Flask) -> None:
 
     api.init_app(app)
     api_admin.init_app(app)
+    from surveys.views import audit
+
+    app.register_blueprint(audit.bp)
+    from surveys.views import checkin, hr
+
+    app.register_blueprint(hr.bp)
+    app.register_blueprint(checkin.bp)
 
 
 def register_cli(app: Flask) -> None:

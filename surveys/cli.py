@@ -13,7 +13,7 @@ from surveys import db as dbmod
 from surveys.errors import DomainError
 from surveys.mail import backend_from_url
 from surveys.outbox import Rendered, flush
-from surveys.services import admin, lifecycle
+from surveys.services import admin, checkin, lifecycle
 from surveys.web import now, settings, token_box
 
 team_cli = AppGroup("team", help="Teams.")
@@ -159,6 +159,8 @@ def flush_outbox(app: Flask) -> int:
                    app.config["SECRET_KEY"], now())
     click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
                f"cancelled {report.cancelled}", err=True)
+    checkin.send_due(_session(), backend, checkin.ContactBox(app.config["SECRET_KEY"]), config,
+                     app.config["SECRET_KEY"], now())  # closed surveys' check-ins, a batch each
     return report.sent + report.retrying
 
 

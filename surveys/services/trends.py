@@ -3,12 +3,13 @@
 Everything here reads sealed counts added up per calendar period (``PeriodCount``), never a
 raw answer. ``refresh`` folds each closed survey's ``SealedCount`` rows into its team's, its
 incident kind's and the organisation's month and quarter, once (``PeriodFold``). A survey
-belongs to the period in which it was due to close (``Survey.closes_at``), so small incidents
-that can never reach the minimum group alone still count towards their team's period.
+belongs to the period in which it closed (``Survey.closed_at``, as in
+``surveys.services.periods``), so small incidents that can never reach the minimum group alone
+still count towards their team's period.
 
-Only complete periods are shown: the period has ended and every survey due to close in it has
-closed, so a shown period's figures never change afterwards (a period that grew would let a
-difference of two releases isolate the newcomers). Every figure passes ``analysis.release``;
+Only complete periods are shown: the period has ended, so no survey can close into it any
+more and its figures never change afterwards (a period that grew would let a difference of
+two releases isolate the newcomers). Every figure passes ``analysis.release``;
 cuts (teams of the organisation, incident kinds, involvement) also pass complementary
 suppression (``analysis.suppression.suppress_cut``) so that no total minus the shown cells
 isolates fewer than k people.
@@ -129,7 +130,7 @@ def refresh(session: Session) -> int:
     if not pending:
         session.rollback()
         return 0
-    meta = {sid: (team_id, kind, closes_at) for sid, team_id, kind, closes_at in pending}
+    meta = {sid: (team_id, kind, closed_at) for sid, team_id, kind, closed_at in pending}
     add: dict[tuple, int] = defaultdict(int)
     ids = list(meta)
     for chunk_start in range(0, len(ids), 500):
@@ -140,9 +141,9 @@ def refresh(session: Session) -> int:
             .where(SealedCount.survey_id.in_(chunk))
         )
         for sid, cut, cut_value, item, value, count in rows:
-            team_id, kind, closes_at = meta[sid]
+            team_id, kind, closed_at = meta[sid]
             for grain in GRAINS:
-                period = period_of(closes_at, grain)
+                period = period_of(closed_at, grain)
                 add[("org", "", period, cut, cut_value, item, value)] += count
                 if cut == "all":
                     add[("team", str(team_id), period, cut, cut_value, item, value)] += count
@@ -157,7 +158,7 @@ def refresh(session: Session) -> int:
 def _unfolded(session: Session) -> list[tuple[int, int, str, datetime]]:
     folded = select(PeriodFold.survey_id)
     return list(session.execute(
-        select(Survey.id, Survey.team_id, Incident.kind, Survey.closes_at)
+        select(Survey.id, Survey.team_id, Incident.kind, Survey.closed_at)
         .join(Incident, Incident.id == Survey.incident_id)
         .where(Survey.status == "closed", Survey.id.not_in(folded))
     ).all())
@@ -189,21 +190,15 @@ def _add_counts(session: Session, add: dict[tuple, int]) -> None:
 
 
 def complete_periods(session: Session, grain: str, now: datetime) -> list[str]:
-    """Periods with folded answers that have ended and whose surveys have all closed."""
+    """Periods with folded answers that have ended (nothing can close into them any more)."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be month or quarter, got {grain!r}")
     known = session.scalars(
         select(PeriodCount.period).where(PeriodCount.scope == "org", PeriodCount.cut == "all",
                                          PeriodCount.item == "_n").distinct()
     ).all()
-    waiting = {
-        period_of(closes_at, grain)
-        for closes_at in session.scalars(
-            select(Survey.closes_at).where(Survey.status != "closed", Survey.closes_at < now))
-    }
     return sorted(
-        (p for p in known if grain_of(p) == grain and period_end(p) <= now
-         and p not in waiting),
+        (p for p in known if grain_of(p) == grain and period_end(p) <= now),
         key=period_index,
     )
 
@@ -353,15 +348,15 @@ def _trend_findings(subject: str, series: Sequence[Series]) -> list[flags.Findin
 
 def _checkins_by_period(session: Session, grain: str, team_ids: Sequence[int] | None = None
                         ) -> dict[tuple[int, str], int]:
-    query = (select(Survey.team_id, Survey.closes_at, func.count())
+    query = (select(Survey.team_id, Survey.closed_at, func.count())
              .join(CheckinRequest, CheckinRequest.survey_id == Survey.id)
              .where(Survey.status == "closed")
-             .group_by(Survey.id, Survey.team_id, Survey.closes_at))
+             .group_by(Survey.id, Survey.team_id, Survey.closed_at))
     if team_ids is not None:
         query = query.where(Survey.team_id.in_(list(team_ids)))
     out: dict[tuple[int, str], int] = defaultdict(int)
-    for team_id, closes_at, count in session.execute(query):
-        out[(team_id, period_of(closes_at, grain))] += count
+    for team_id, closed_at, count in session.execute(query):
+        out[(team_id, period_of(closed_at, grain))] += count
     return out
 
 
@@ -451,7 +446,7 @@ def learning_outcomes(session: Session, team_ids: Sequence[int] | None,
     These describe incidents, not answers, so they need no release guard; they are shown
     for a team or the organisation as a whole and never as a ranking of teams.
     """
-    query = (select(Survey.closes_at, Incident.kind, Incident.system_changes, Incident.repeat)
+    query = (select(Survey.closed_at, Incident.kind, Incident.system_changes, Incident.repeat)
              .join(Incident, Incident.id == Survey.incident_id)
              .where(Survey.status == "closed"))
     if team_ids is not None:
@@ -460,8 +455,8 @@ def learning_outcomes(session: Session, team_ids: Sequence[int] | None,
     by_period: dict[str, list] = defaultdict(list)
     by_kind: dict[str, list] = defaultdict(list)
     grain = grain_of(periods[0]) if periods else "quarter"
-    for closes_at, kind, changes, repeat in session.execute(query):
-        period = period_of(closes_at, grain)
+    for closed_at, kind, changes, repeat in session.execute(query):
+        period = period_of(closed_at, grain)
         if period in wanted:
             by_period[period].append((changes, repeat))
             by_kind[kind].append((changes, repeat))

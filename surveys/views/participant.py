@@ -11,8 +11,10 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from surveys import items
 from surveys.db import get_session
 from surveys.errors import InvalidInput, SurveyNotOpen, TokenSpent, TokenUnknown
+from surveys.services import checkin
 from surveys.services import participant as service
 from surveys.tokens import hash_token, looks_like_hash, looks_like_token
+from surveys.web import settings
 
 bp = Blueprint("participant", __name__)
 
@@ -96,6 +98,8 @@ def submit():
         return render_template("participant/not_open.html", status=exc.status), 409
     session.pop(SESSION_KEY, None)
     session.pop(SURVEY_KEY, None)
+    if settings().support_contact:  # one-time right to ask for a check-in; not stored
+        session[checkin.SESSION_KEY] = {"survey": survey.id, "nonce": checkin.new_nonce()}
     return redirect(url_for("participant.thanks"), code=303)
 
 

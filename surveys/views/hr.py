@@ -1,0 +1,281 @@
+"""HR and culture pages: the overview heatmap, team trends, the policy gap view, exports.
+
+Views parse the query, call ``surveys.services.trends`` and render. Every figure they show
+was allowed by the release guard inside the service; templates never compare with k.
+Charts are SVG from ``analysis.charts``, cached per release (the service's cache key), each
+with a text alternative and shown beside a table of the same numbers.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from analysis import charts
+from surveys import csvsafe, items
+from surveys.db import get_session
+from surveys.errors import Forbidden, NotFound
+from surveys.models import Team
+from surveys.services import admin as admin_service
+from surveys.services import results, trends
+from surveys.services.access import ORG_WIDE_ROLES, RESULT_ROLES
+from surveys.views.audit import audited, guard
+from surveys.web import now, roles_required, settings
+
+bp = Blueprint("hr", __name__)
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden):
+    return render_template("errors/error.html", status=403, title="Not your team",
+                           message=exc.message), 403
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    return render_template("errors/error.html", status=404, title="Not found",
+                           message=exc.message), 404
+
+
+def _bad_request(message: str):
+    return render_template("errors/error.html", status=400, title="Check the address",
+                           message=message), 400
+
+
+def _k() -> int:
+    return settings().min_group
+
+
+def _period_arg() -> str | None:
+    """The ``period`` query argument: a quarter like 2026-Q3, or None for the latest."""
+    raw = request.args.get("period", "").strip()
+    if not raw:
+        return None
+    if not trends.valid_period(raw) or trends.grain_of(raw) != "quarter":
+        raise ValueError("period must be a quarter such as 2026-Q3")
+    return raw
+
+
+def _overview():
+    period = _period_arg()
+    try:
+        return trends.overview(get_session(), now(), _k(), period)
+    except ValueError as exc:
+        raise NotFound(str(exc)) from exc
+
+
+def _lines(periods, series) -> tuple[list[str], list[charts.Line]]:
+    labels = [p.label for p in periods]
+    lines = [charts.Line(s.label, [p.pct(s.construct) for p in periods]) for s in series]
+    return labels, lines
+
+
+def _svg(key: tuple, build) -> Response:
+    body = trends.cached(get_session(), ("svg", *key), build)
+    return Response(body, mimetype="image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=300"})
+
+
+# --------------------------------------------------------------------------- overview
+
+
+@bp.get("/hr")
+@roles_required(*ORG_WIDE_ROLES)
+@audited("hr.overview", target=lambda: request.args.get("period", "latest"))
+def overview():
+    try:
+        view = _overview()
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    guard(True, "released")
+    labels, lines = _lines(view.org_trend, view.org_series)
+    return render_template(
+        "hr/overview.html", view=view, constructs=items.CONSTRUCTS,
+        trend_alt=charts.describe_lines(labels, lines,
+                                        what="Organisation, percent favourable by quarter"),
+        heat_class=heat_class, period_label=trends.period_label,
+    )
+
+
+def heat_class(pct: float | None) -> str:
+    """A CSS class per ten points; a hidden cell has no colour class at all."""
+    if pct is None:
+        return "heat-none"
+    return f"heat-{min(int(pct // 10), 9)}"
+
+
+@bp.get("/hr/charts/org-trend.svg")
+@roles_required(*ORG_WIDE_ROLES)
+def org_trend_chart():
+    try:
+        view = _overview()
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    labels, lines = _lines(view.org_trend, view.org_series)
+    alt = charts.describe_lines(labels, lines, what="Organisation, percent favourable")
+    return _svg(("org", view.periods, view.k),
+                lambda: charts.to_svg(charts.trend_chart(labels, lines), alt))
+
+
+@bp.get("/hr/charts/kinds.svg")
+@roles_required(*ORG_WIDE_ROLES)
+def kinds_chart():
+    try:
+        view = _overview()
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    categories = [c.label for c in view.kinds]
+    groups = [charts.Line(con.label, [c.pct(con.id) for c in view.kinds])
+              for con in items.CONSTRUCTS]
+    alt = charts.describe_lines(categories, groups, what="Percent favourable by incident kind")
+    return _svg(("kinds", view.period, view.span, view.k),
+                lambda: charts.to_svg(charts.bar_chart(categories, groups), alt))
+
+
+@bp.get("/hr/policies")
+@roles_required(*ORG_WIDE_ROLES)
+@audited("hr.policies")
+def policies():
+    try:
+        view = _overview()
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    guard(True, "released")
+    register = admin_service.policy_register(get_session())
+    gaps = {g.policy.id: g for g in view.policy_gaps}
+    return render_template("hr/policies.html", view=view, register=register, gaps=gaps,
+                           items=items, period_label=trends.period_label)
+
+
+# --------------------------------------------------------------------------- exports
+
+
+@bp.get("/hr/export.csv")
+@roles_required(*ORG_WIDE_ROLES)
+@audited("hr.export.csv", target=lambda: request.args.get("period", "latest"))
+def export_csv():
+    try:
+        view = _overview()
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    guard(True, "released")
+    header, *rows = trends.export_rows(view)
+    name = f"aftercare-{view.period or 'none'}.csv"
+    return Response(csvsafe.to_csv(header, rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/hr/report.pdf")
+@roles_required(*ORG_WIDE_ROLES)
+@audited("hr.export.pdf", target=lambda: request.args.get("period", "latest"))
+def report_pdf():
+    try:
+        view = _overview()
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    guard(True, "released")
+    body = trends.cached(get_session(), ("pdf", view.period, view.periods, view.k),
+                         lambda: quarterly_report(view))
+    name = f"aftercare-{view.period or 'none'}.pdf"
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def quarterly_report(view: trends.Overview) -> bytes:
+    """The one-page quarterly report from an overview (released figures only)."""
+    labels, lines = _lines(view.org_trend, view.org_series)
+    table = [["Team", "People", *(c.label for c in items.CONSTRUCTS)]]
+    for row in view.heatmap:
+        table.append([row.team.name, str(row.n) if row.shown else "not enough people",
+                      *(f"{c.pct:.0f}%" if c.shown else "–" for c in row.cells)])
+    if len(table) > 16:
+        shown = [r for r in table[1:] if r[1] != "not enough people"]
+        table = [table[0], *shown[:15]]
+    sections = []
+    flagged = [f for f in view.flags if f.state == "flag"]
+    watched = [f for f in view.flags if f.state == "watch"]
+    sections.append(charts.ReportSection(
+        f"Flags ({len(flagged)} flagged, {len(watched)} to watch)",
+        [f"{'FLAG' if f.state == 'flag' else 'WATCH'}: {f.what_was_seen} Next step: "
+         f"{f.next_step}" for f in (flagged + watched)[:6]]
+        or ["No flags this quarter."]))
+    trend_lines = []
+    for s in view.org_series:
+        if s.trend is not None:
+            trend_lines.append(f"{s.label}: Mann-Kendall tau {s.trend.tau:+.2f}, fitted change "
+                               f"{s.trend.change:+.0f} points over {s.trend.n_periods} "
+                               "quarters.")
+        elif s.change is not None:
+            trend_lines.append(f"{s.label}: {s.change.change:+.0f} points since "
+                               f"{labels[0] if labels else ''} (too few quarters for a "
+                               "trend).")
+    sections.append(charts.ReportSection("Trends", trend_lines or ["Not enough quarters."]))
+    learning = [f"{r.label}: {r.reviews} reviews; "
+                + (f"{r.system_changes_per_review:.1f} system changes per review "
+                   f"(recorded for {r.recorded_changes}); "
+                   if r.system_changes_per_review is not None else
+                   "no system changes recorded; ")
+                + (f"repeat incidents {r.repeat_rate_pct:.0f}% (of {r.recorded_repeat})."
+                   if r.repeat_rate_pct is not None else "repeats not recorded.")
+                for r in view.learning.rows]
+    sections.append(charts.ReportSection("Learning outcomes", learning
+                                         or ["No reviews recorded in these quarters."]))
+    kinds = [f"{c.label}: " + ", ".join(
+        f"{con.label.lower()} {c.pct(con.id):.0f}%" for con in items.CONSTRUCTS
+        if c.pct(con.id) is not None) + f" ({c.n} people)"
+        for c in view.kinds if c.shown]
+    sections.append(charts.ReportSection("By incident kind", kinds
+                                         or ["Not enough people to compare kinds."]))
+    return charts.report_pdf(
+        f"Aftercare quarterly report: {view.label}",
+        f"Percent favourable from released, anonymous post-incident surveys. Figures over "
+        f"fewer than {view.k} people are never shown.",
+        labels, lines, sections, table=table,
+        footer="Percent favourable: agreeing with a positive statement or disagreeing with "
+               "a negative one. No figure here describes a person, and teams are not ranked.",
+    )
+
+
+# --------------------------------------------------------------------------- team page
+
+
+@bp.get("/teams/<slug>")
+@roles_required(*RESULT_ROLES)
+@audited("results.team", target="team:{slug}")
+def team(slug: str):
+    db = get_session()
+    team_row = _team(db, slug)
+    grain = request.args.get("grain", "quarter")
+    if grain not in trends.GRAINS:
+        return _bad_request("grain must be month or quarter")
+    view = trends.team_trends(db, team_row, grain, now(), _k())
+    guard(True, "released")
+    labels, lines = _lines(view.periods, view.series)
+    return render_template(
+        "hr/team.html", view=view, constructs=items.CONSTRUCTS,
+        trend_alt=charts.describe_lines(labels, lines, what=f"{team_row.name}, percent "
+                                                            "favourable"))
+
+
+@bp.get("/teams/<slug>/trend.svg")
+@roles_required(*RESULT_ROLES)
+def team_chart(slug: str):
+    db = get_session()
+    team_row = _team(db, slug)
+    grain = request.args.get("grain", "quarter")
+    if grain not in trends.GRAINS:
+        return _bad_request("grain must be month or quarter")
+    view = trends.team_trends(db, team_row, grain, now(), _k())
+    labels, lines = _lines(view.periods, view.series)
+    alt = charts.describe_lines(labels, lines, what=f"{team_row.name}, percent favourable")
+    return _svg(("team", team_row.id, grain, tuple(p.period for p in view.periods), _k()),
+                lambda: charts.to_svg(charts.trend_chart(labels, lines), alt))
+
+
+def _team(db, slug: str) -> Team:
+    team_row = db.scalar(select(Team).where(Team.slug == slug[:64]))
+    if team_row is None:
+        raise NotFound("No such team.")
+    results.authorize_team(current_user, team_row.id)
+    return team_row
