@@ -58,6 +58,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(admin.bp)
+    from surveys.views import review
+
+    app.register_blueprint(review.bp)
     from surveys import api, api_admin
 
     api.init_app(app)

@@ -456,3 +456,27 @@ class SeenSignature(Base):
 
     signature_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ReleaseRecord(Base):
+    """A statistic the release guard decided on, kept so that the decision and its numbers
+    never change (surveys/services/releases.py, docs/release-guard.md).
+
+    ``subject`` names what was asked for (``"survey:17"``, ``"pool:3:2026-Q4"``,
+    ``"team:3:2026-11"``); ``cells`` is the JSON list of sealed survey cells it sums
+    (``"17:direct"``: survey 17's respondents who chose that involvement), which is all the
+    differencing audit needs; ``numbers`` is the JSON of the released counts (or masked
+    comments, ``kind == "comments"``), null when refused. Who asked is in the audit log, not
+    here; nothing here refers to a person, a ballot or a response.
+    """
+
+    __tablename__ = "release_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="sum")  # sum | comments
+    cells: Mapped[str] = mapped_column(Text, default="[]")
+    numbers: Mapped[str | None] = mapped_column(Text)
+    allowed: Mapped[bool] = mapped_column(Boolean, index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    k: Mapped[int] = mapped_column(SmallInteger)

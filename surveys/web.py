@@ -1,13 +1,22 @@
-"""Web plumbing bound with ``init_app``: settings, CSRF, login, headers, errors, log masking."""
+"""Web plumbing bound with ``init_app``: settings, CSRF, login, sessions, rate limits, headers,
+errors, log masking, and the access decorators whose metadata the access-matrix test reads.
+
+See docs/security.md for the rules and how each is tested.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import wraps
 
-from flask import Flask, current_app, g, render_template, request
-from flask_login import LoginManager
+from flask import Flask, abort, current_app, flash, g, render_template, request, session
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -22,20 +31,50 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see this page."
 login_manager.login_message_category = "info"
 
-_TOKEN_PATH = re.compile(r"/s/[^\s\"?]+")
+# Session keys of a signed-in account (participants' sessions carry none of them).
+SESSION_VERSION = "sv"
+SESSION_SEEN = "seen"
+SESSION_SINCE = "since"
+
+# Rate limits: (endpoint or "blueprint:<name>", method) -> config key with the limit string.
+# Keys are the client address only (Flask-Limiter's get_remote_address), kept in the limiter's
+# store (memory, or Redis when AFTERCARE_REDIS_URL is set), never in the database, never logged.
+RATE_LIMITS: dict[tuple[str, str], str] = {
+    ("auth.login", "POST"): "AFTERCARE_LIMIT_LOGIN",
+    ("auth.login_code", "POST"): "AFTERCARE_LIMIT_LOGIN",
+    ("auth.forgot", "POST"): "AFTERCARE_LIMIT_RESET",
+    ("auth.reset", "POST"): "AFTERCARE_LIMIT_RESET",
+    ("participant.arrive", "GET"): "AFTERCARE_LIMIT_LINK",
+    # Unknown links: only 404 answers count, so a whole office behind one address answering
+    # with valid links never meets this limit, while guessing does at once.
+    ("participant.form", "GET"): "AFTERCARE_LIMIT_LINK_MISS",
+    ("participant.submit", "POST"): "AFTERCARE_LIMIT_LINK_MISS",
+}
+MISS_ONLY = {"participant.form", "participant.submit"}
+API_LIMIT = "AFTERCARE_LIMIT_API"  # every route under /api/
+LIMIT_DEFAULTS = {
+    "AFTERCARE_LIMIT_LOGIN": "10 per minute;100 per hour",
+    "AFTERCARE_LIMIT_RESET": "5 per minute;20 per hour",
+    "AFTERCARE_LIMIT_LINK": "60 per minute;600 per hour",
+    "AFTERCARE_LIMIT_LINK_MISS": "10 per minute;50 per hour",
+    "AFTERCARE_LIMIT_API": "300 per minute",
+}
+
+_TOKEN_PATH = re.compile(r"/(s|password/reset)/[^\s\"?]+")
 
 
 class MaskSurveyLinks(logging.Filter):
-    """Access logs never carry a survey token: ``/s/<token>`` becomes ``/s/[link]``."""
+    """Access logs never carry a token: ``/s/<token>`` becomes ``/s/[link]``, and the same
+    for ``/password/reset/<token>``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
             record.args = tuple(
-                _TOKEN_PATH.sub("/s/[link]", a) if isinstance(a, str) else a
+                _TOKEN_PATH.sub(r"/\1/[link]", a) if isinstance(a, str) else a
                 for a in (record.args if isinstance(record.args, tuple) else (record.args,))
             )
         if isinstance(record.msg, str):
-            record.msg = _TOKEN_PATH.sub("/s/[link]", record.msg)
+            record.msg = _TOKEN_PATH.sub(r"/\1/[link]", record.msg)
         return True
 
 
@@ -55,10 +94,117 @@ def now() -> datetime:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    """The signed-in account, if its session is still current on the server side."""
     if not user_id.isdigit():
         return None
     user = get_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    if session.get(SESSION_VERSION) != user.session_version:
+        return None  # signed out (or password/two-factor changed) since this cookie was made
+    return user
+
+
+def start_session(user: User) -> None:
+    """A fresh session for a signed-in account (call after session.clear() + login_user)."""
+    stamp = now().timestamp()
+    session[SESSION_VERSION] = user.session_version
+    session[SESSION_SEEN] = stamp
+    session[SESSION_SINCE] = stamp
+
+
+# --- access decorators: behaviour plus metadata for tests/web/test_access_matrix.py -------
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a view: ``public``, ``roles`` (signed in with one of ``roles``) or
+    ``api_key`` (a valid API key, no cookies)."""
+
+    kind: str
+    roles: tuple[str, ...] = ()
+
+
+def access_of(view: Callable) -> Access | None:
+    return getattr(view, "aftercare_access", None)
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as reachable without an account (login page, participant pages)."""
+    view.aftercare_access = Access("public")  # type: ignore[attr-defined]
+    return view
+
+
+def roles_required(*roles: str) -> Callable[[Callable], Callable]:
+    """Signed in with one of ``roles``, else a login redirect (anonymous) or 403."""
+    if not roles:
+        raise ValueError("name at least one role")
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.aftercare_access = Access("roles", tuple(roles))  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def api_key_access(view: Callable) -> Callable:
+    """Metadata only, for views that check an API key themselves: "no key → 401"."""
+    view.aftercare_access = Access("api_key")  # type: ignore[attr-defined]
+    return view
+
+
+# --- rate limits --------------------------------------------------------------------------
+
+
+def _limit_config_key() -> str | None:
+    if request.path.startswith("/api/"):
+        return API_LIMIT
+    return RATE_LIMITS.get((request.endpoint or "", request.method))
+
+
+def _current_limit() -> str:
+    key = _limit_config_key()
+    return str(current_app.config[key]) if key else ""
+
+
+def _deduct(response) -> bool:
+    if request.endpoint in MISS_ONLY:
+        return response.status_code == 404
+    return True
+
+
+def make_limiter(app: Flask) -> Limiter:
+    for key, value in LIMIT_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.config.setdefault("RATELIMIT_STORAGE_URI",
+                          app.config.get("AFTERCARE_REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # If Redis goes away, keep limiting per process rather than failing every request.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    limiter = Limiter(
+        get_remote_address,
+        default_limits=[_current_limit],
+        default_limits_exempt_when=lambda: _limit_config_key() is None,
+        default_limits_deduct_when=_deduct,
+        key_prefix="aftercare",
+    )
+    limiter.init_app(app)
+    # The limiter logs a breach with its key (the client address): keep that out of the logs.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
+    return limiter
+
+
+def limiter() -> Limiter:
+    return current_app.extensions["aftercare.limiter"]
 
 
 def init_app(app: Flask) -> None:
@@ -66,10 +212,32 @@ def init_app(app: Flask) -> None:
     app.extensions["aftercare.token_box"] = TokenBox(app.config["SECRET_KEY"])
     csrf.init_app(app)
     login_manager.init_app(app)
+    app.config.setdefault("AFTERCARE_SESSION_IDLE", timedelta(minutes=30))
+    app.config.setdefault("AFTERCARE_SESSION_MAX", timedelta(hours=12))
+    app.extensions["aftercare.limiter"] = make_limiter(app)
+    hsts = str(app.config["AFTERCARE_BASE_URL"]).startswith("https:")
     for name in ("werkzeug", "gunicorn.access"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, MaskSurveyLinks) for f in logger.filters):
             logger.addFilter(MaskSurveyLinks())
+
+    @app.before_request
+    def _session_timeout():
+        """Sign out after ``AFTERCARE_SESSION_IDLE`` without a request, or after
+        ``AFTERCARE_SESSION_MAX`` in all; participants' sessions are left alone."""
+        if "_user_id" not in session and "pending_2fa" not in session:
+            return None
+        stamp = now().timestamp()
+        seen, since = session.get(SESSION_SEEN), session.get(SESSION_SINCE)
+        idle = current_app.config["AFTERCARE_SESSION_IDLE"].total_seconds()
+        longest = current_app.config["AFTERCARE_SESSION_MAX"].total_seconds()
+        if (not isinstance(seen, int | float) or not isinstance(since, int | float)
+                or stamp - seen > idle or stamp - since > longest):
+            session.clear()
+            flash("You were signed out after a period without activity.", "info")
+            return None
+        session[SESSION_SEEN] = stamp
+        return None
 
     @app.after_request
     def _headers(response):
@@ -78,9 +246,15 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         )
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
+        if "_user_id" in session:
+            response.headers.setdefault("Cache-Control", "no-store")
         if request.path.startswith("/s"):
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -40,9 +40,9 @@ def cheap_password_hashing(monkeypatch):
     """Argon2 with small parameters: the same code path, a fraction of the time."""
     from argon2 import PasswordHasher
 
-    from surveys.services import admin as admin_service
+    from surveys.services import auth as auth_service
 
-    monkeypatch.setattr(admin_service, "_hasher",
+    monkeypatch.setattr(auth_service, "_hasher",
                         PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 

@@ -6,14 +6,29 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 from sqlalchemy import select
 
 from surveys.models import Invitation, Survey
-from surveys.services import admin, lifecycle
+from surveys.services import admin, auth, lifecycle
 
 SECRET = "test-secret-key-" + "x" * 32
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# HR and admin accounts need two-factor sign-in; build_org enrols them with this secret.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def totp_code(at: datetime = NOW) -> str:
+    return pyotp.TOTP(TOTP_SECRET).at(at)
+
+
+def enrol_totp(session, user_id: int) -> list[str]:
+    """Turn two-factor on, as of one minute before NOW (so codes of NOW's step and the
+    steps either side of it are each still unused); returns the recovery codes."""
+    earlier = NOW - timedelta(seconds=60)
+    return auth.enable_totp(session, user_id, TOTP_SECRET, totp_code(earlier),
+                            auth.SecretBox(SECRET), earlier)
 
 
 @dataclass
@@ -33,8 +48,10 @@ def build_org(session, size: int = 12) -> Org:
         for email in org.emails(slug, size):
             admin.add_person(session, slug, email.split("@")[0].title(), email)
     admin.add_user(session, "manager@example.org", "Manager", PASSWORD, "manager", ["payments"])
-    admin.add_user(session, "hr@example.org", "HR", PASSWORD, "hr")
-    admin.add_user(session, "admin@example.org", "Admin", PASSWORD, "admin")
+    hr = admin.add_user(session, "hr@example.org", "HR", PASSWORD, "hr")
+    boss = admin.add_user(session, "admin@example.org", "Admin", PASSWORD, "admin")
+    enrol_totp(session, hr.id)
+    enrol_totp(session, boss.id)
     return org
 
 
@@ -100,9 +117,22 @@ class Manager:
         self.client = client
 
     def login(self, email: str, password: str = PASSWORD):
+        """Sign in; for an account with two-factor on, also enter a fresh TOTP code (each
+        time step is accepted once, so up to three sign-ins per account per test)."""
         page = self.client.get("/login")
-        return self.client.post("/login", data={
+        response = self.client.post("/login", data={
             "email": email, "password": password, "csrf_token": csrf_from(page.text)})
+        if response.status_code != 302 or not response.headers["Location"].endswith(
+                "/login/code"):
+            return response
+        form = self.client.get("/login/code")
+        for offset in (-30, 0, 30):
+            response = self.client.post("/login/code", data={
+                "code": totp_code(NOW + timedelta(seconds=offset)),
+                "csrf_token": csrf_from(form.text)})
+            if response.status_code != 400:
+                break
+        return response
 
     def post(self, path: str, data: dict | None = None):
         page = self.client.get("/incidents")

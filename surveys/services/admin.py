@@ -6,8 +6,6 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,34 +13,15 @@ from surveys import items
 from surveys.db import begin_write
 from surveys.errors import Conflict, InvalidInput, NotFound
 from surveys.models import ROLES, Person, PolicyState, Team, User
+from surveys.services.auth import (  # noqa: F401  (re-exported for older imports)
+    MIN_PASSWORD,
+    authenticate,
+    hash_password,
+    verify_password,
+)
 from surveys.services.lifecycle import EMAIL, normalise_email
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-MIN_PASSWORD = 12
-_hasher = PasswordHasher()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-_DUMMY_HASH = _hasher.hash("not a real password, used to even out timing")
-
-
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active user with these credentials, or None; same work either way."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
-        return None
-    return user if verify_password(user.password_hash, password) else None
 
 
 def add_team(session: Session, slug: str, name: str, parent: str | None = None) -> Team:

@@ -290,6 +290,14 @@ def record_learning(session: Session, user: User, incident_id: int, system_chang
     return incident
 
 
+def is_released(survey: Survey) -> bool:
+    """Whether a survey's own results may be shown (the release guard's word)."""
+    if survey.status != "closed":
+        return False
+    return release.survey_release(survey.status, survey.respondents or 0,
+                                  survey.min_group).allowed
+
+
 def survey_for_incident(session: Session, user: User, incident_id: int) -> Survey:
     incident = get_incident(session, user, incident_id)
     if incident.survey is None:

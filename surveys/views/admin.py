@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from surveys import items
@@ -13,19 +11,13 @@ from surveys.db import get_session
 from surveys.errors import Conflict, InvalidInput, NotFound
 from surveys.models import Person, Team, User
 from surveys.services import admin as service
-from surveys.web import now
+from surveys.views.audit import record
+from surveys.web import now, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def admin_required(view):
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if current_user.role != "admin":
-            abort(403)
-        return view(*args, **kwargs)
-    return wrapper
+admin_required = roles_required("admin")
 
 
 @bp.route("/policies", methods=["GET", "POST"])
@@ -41,6 +33,7 @@ def policies():
             flash(f"{exc.message} {exc.fields.get('policies', '')}", "error")
             return render_template("admin/policies.html", register=service.policy_register(db),
                                    items=items), 400
+        record("admin.policies.set", detail=" ".join(sorted(chosen)))
         flash("The policy register is saved. Surveys that open from now on ask the matching "
               "practice checks.", "info")
         return redirect(url_for("admin.policies"))
@@ -60,10 +53,12 @@ def organisation():
                 service.add_team(db, request.form.get("slug", "").strip(),
                                  request.form.get("name", ""),
                                  request.form.get("parent") or None)
+                record("admin.team.add", target=f"team:{request.form.get('slug', '')}")
                 flash("Team added.", "info")
             elif request.form.get("action") == "person":
                 service.add_person(db, request.form.get("team", ""),
                                    request.form.get("name", ""), request.form.get("email", ""))
+                record("admin.person.save", target=f"team:{request.form.get('team', '')}")
                 flash("Person saved to the roster.", "info")
             else:
                 abort(400)

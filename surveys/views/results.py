@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from surveys.db import get_session
 from surveys.errors import Forbidden, InvalidInput, NotFound
 from surveys.models import INCIDENT_KINDS, SEVERITIES, Team
 from surveys.services import lifecycle, results
-from surveys.web import now, settings, token_box
+from surveys.services.access import RESULT_ROLES
+from surveys.views.audit import audited, guard, record
+from surveys.web import now, roles_required, settings, token_box
 
 bp = Blueprint("results", __name__)
 
@@ -29,24 +31,47 @@ def _not_found(exc: NotFound):
 
 
 @bp.get("/incidents")
-@login_required
+@roles_required(*RESULT_ROLES)
+@audited("results.list")
 def incidents():
     db = get_session()
     return render_template("results/incidents.html",
-                           incidents=results.incidents_for(db, current_user))
+                           incidents=results.incidents_for(db, current_user),
+                           released=results.is_released)
 
 
 @bp.get("/incidents/<int:incident_id>")
-@login_required
+@roles_required(*RESULT_ROLES)
+@audited("results.view", target="incident:{incident_id}")
 def incident(incident_id: int):
     db = get_session()
     survey = results.survey_for_incident(db, current_user, incident_id)
-    return render_template("results/incident.html", incident=survey.incident,
-                           result=results.survey_results(db, survey))
+    result = results.survey_results(db, survey)
+    guard(result.decision.allowed, result.decision.reason)
+    return render_template("results/incident.html", incident=survey.incident, result=result)
+
+
+@bp.post("/incidents/<int:incident_id>/learning")
+@roles_required(*RESULT_ROLES)
+@audited("incident.learning", target="incident:{incident_id}")
+def learning(incident_id: int):
+    db = get_session()
+    try:
+        results.record_learning(db, current_user, incident_id,
+                                request.form.get("system_changes", "")[:10],
+                                request.form.get("repeat", "")[:10])
+    except InvalidInput as exc:
+        survey = results.survey_for_incident(db, current_user, incident_id)
+        return render_template("results/incident.html", incident=survey.incident,
+                               result=results.survey_results(db, survey),
+                               learning_errors=exc.fields, learning_values=request.form), 400
+    flash("Learning outcomes saved.", "info")
+    return redirect(url_for("results.incident", incident_id=incident_id))
 
 
 @bp.post("/incidents/<int:incident_id>/close")
-@login_required
+@roles_required(*RESULT_ROLES)
+@audited("survey.close", target="incident:{incident_id}")
 def close(incident_id: int):
     db = get_session()
     survey = results.survey_for_incident(db, current_user, incident_id)
@@ -64,7 +89,7 @@ def _team_choices(db):
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
-@login_required
+@roles_required(*RESULT_ROLES)
 def new_incident():
     db = get_session()
     teams = _team_choices(db)
@@ -89,6 +114,7 @@ def new_incident():
                 db.rollback()
                 errors = _participant_errors(exc.fields, participants)
             else:
+                record("incident.add", target=f"incident:{survey.incident_id}")
                 flash("Incident added. Its survey opens "
                       f"{survey.opens_at:%d %b %Y %H:%M} UTC.", "info")
                 return redirect(url_for("results.incident", incident_id=survey.incident_id))

@@ -1,0 +1,47 @@
+"""Who may reach what: roles and object-level checks, in one place.
+
+Roles (docs/security.md):
+
+* ``manager``: incidents, surveys and released results of the teams assigned to the account.
+* ``hr``: every team's released results, trends, exports, and the audit log.
+* ``admin``: teams, people, accounts, policies, settings and API keys; sees no more results
+  than HR.
+
+Every view and service that touches a team's objects calls :func:`authorize_team` (or lists
+through :func:`visible_team_ids`); views declare their role with ``surveys.web.roles_required``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from surveys.errors import Forbidden
+from surveys.models import User
+
+ALL_ROLES = ("manager", "hr", "admin")
+RESULT_ROLES = ALL_ROLES  # managers see their own teams only: authorize_team
+ORG_WIDE_ROLES = ("hr", "admin")  # every team's released results, trends, exports
+AUDIT_ROLES = ("hr", "admin")
+ADMIN_ROLES = ("admin",)
+
+
+def sees_all_teams(user: User) -> bool:
+    return user.role in ORG_WIDE_ROLES
+
+
+def visible_team_ids(session: Session, user: User) -> list[int]:
+    from surveys.models import Team
+
+    if sees_all_teams(user):
+        return list(session.scalars(select(Team.id).order_by(Team.name)))
+    return [t.id for t in user.teams]
+
+
+def authorize_team(user: User, team_id: int) -> None:
+    if not sees_all_teams(user) and team_id not in {t.id for t in user.teams}:
+        raise Forbidden("This incident belongs to a team you do not manage.")
+
+
+def has_role(user: User, roles: tuple[str, ...]) -> bool:
+    return getattr(user, "role", None) in roles
