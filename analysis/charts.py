@@ -159,36 +159,51 @@ def report_pdf(title: str, subtitle: str, x_labels: Sequence[str], lines: Sequen
     fig = Figure(figsize=(8.27, 11.69))  # A4 portrait, inches
     FigureCanvasPdf(fig)
     fig.text(0.07, 0.955, title, fontsize=17, weight="bold", va="top")
-    fig.text(0.07, 0.925, subtitle, fontsize=10, va="top", color="#333333")
-    ax = fig.add_axes((0.1, 0.70, 0.84, 0.19))
+    y = 0.925
+    for wrapped in _wrap(subtitle, 105):
+        fig.text(0.07, y, wrapped, fontsize=9.5, va="top", color="#222222")
+        y -= 0.016
+    ax = fig.add_axes((0.1, y - 0.185, 0.84, 0.155))
     _draw_lines(ax, x_labels, lines, "% favourable")
     ax.set_title("Organisation: percent favourable by quarter", fontsize=10, loc="left")
-    y = 0.655
+    y -= 0.225
     if table:
         header, *body = table
-        tab = fig.add_axes((0.07, y - 0.02 * (len(body) + 1), 0.86, 0.02 * (len(body) + 1)))
+        height = 0.019 * (len(body) + 2)
+        tab = fig.add_axes((0.07, y - height, 0.86, height))
         tab.axis("off")
+        first = 0.24
+        rest = (1 - first - 0.1) / max(len(header) - 2, 1)
         t = tab.table(cellText=[list(r) for r in body] or [[""] * len(header)],
-                      colLabels=list(header), loc="upper left", cellLoc="left",
-                      colLoc="left", edges="horizontal")
+                      colLabels=[_wrap(h, 16)[0] if len(h) <= 16 else "\n".join(_wrap(h, 16))
+                                 for h in header],
+                      colWidths=[first, 0.1] + [rest] * (len(header) - 2),
+                      loc="upper left", cellLoc="left", colLoc="left", edges="horizontal")
         t.auto_set_font_size(False)
         t.set_fontsize(8)
-        t.scale(1, 1.0)
-        y -= 0.02 * (len(body) + 1) + 0.03
+        for (row, _col), cell in t.get_celld().items():
+            cell.set_height(1 / (len(body) + 2) * (2 if row == 0 else 1))
+        y -= height + 0.03
     for section in sections:
-        if y < 0.06:
+        if y < 0.08:
             break
         fig.text(0.07, y, section.heading, fontsize=11, weight="bold", va="top")
-        y -= 0.022
+        y -= 0.02
         for line in section.lines:
-            for wrapped in _wrap(line, 110):
-                if y < 0.05:
-                    break
-                fig.text(0.085, y, wrapped, fontsize=8.5, va="top")
-                y -= 0.0155
-        y -= 0.01
+            wrapped = _wrap(line, 116)
+            if y - 0.0145 * len(wrapped) < 0.052:
+                fig.text(0.085, y, "More in the HR overview.", fontsize=8.5, va="top",
+                         style="italic")
+                y -= 0.0145
+                break
+            for part in wrapped:
+                fig.text(0.085, y, part, fontsize=8.5, va="top")
+                y -= 0.0145
+            y -= 0.003
+        y -= 0.012
     if footer:
-        fig.text(0.07, 0.025, footer, fontsize=7.5, color="#444444")
+        for i, wrapped in enumerate(_wrap(footer, 130)):
+            fig.text(0.07, 0.032 - 0.013 * i, wrapped, fontsize=7.5, color="#333333")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="pdf", metadata={"Title": title, "CreationDate": None})
     return buffer.getvalue()

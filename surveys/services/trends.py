@@ -304,8 +304,21 @@ class Series:
 
 
 @dataclass(frozen=True)
+class TeamRef:
+    """A team as cached pages hold it (never an ORM object bound to a request's session)."""
+
+    id: int
+    slug: str
+    name: str
+
+    @classmethod
+    def of(cls, team: Team) -> TeamRef:
+        return cls(team.id, team.slug, team.name)
+
+
+@dataclass(frozen=True)
 class TeamTrends:
-    team: Team
+    team: TeamRef
     grain: str
     periods: tuple[PeriodResult, ...]
     series: tuple[Series, ...]
@@ -403,7 +416,8 @@ def team_trends(session: Session, team: Team, grain: str, now: datetime, k: int
                 findings.append(results.checkin_finding(f"an incident in {period_label(period)}",
                                                         1))
         learning = learning_outcomes(session, [team.id], periods)
-        return TeamTrends(team, grain, rows, series, tuple(flags.resolve(findings)), learning)
+        return TeamTrends(TeamRef.of(team), grain, rows, series, tuple(flags.resolve(findings)),
+                          learning)
 
     return cached(session, ("team", team.id, grain, tuple(periods), k), compute)
 
@@ -481,7 +495,7 @@ class HeatCell:
 
 @dataclass(frozen=True)
 class HeatRow:
-    team: Team
+    team: TeamRef
     shown: bool
     n: int | None
     cells: tuple[HeatCell, ...]
@@ -571,7 +585,7 @@ def overview(session: Session, now: datetime, k: int, period: str | None = None
 
 def _overview(session: Session, chosen: str | None, quarters: tuple[str, ...], k: int
               ) -> Overview:
-    teams = list(session.scalars(select(Team).order_by(Team.name)))
+    teams = [TeamRef.of(t) for t in session.scalars(select(Team).order_by(Team.name))]
     span = tuple(q for q in quarters if chosen and period_index(q) <= period_index(chosen))
     span = span[-SPAN_QUARTERS:]
     findings: list[flags.Finding | None] = []

@@ -182,6 +182,10 @@ def report_pdf():
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+SHORT = {"blame": "blame", "social": "social cost", "sharing": "sharing",
+         "leadership": "leadership"}
+
+
 def quarterly_report(view: trends.Overview) -> bytes:
     """The one-page quarterly report from an overview (released figures only)."""
     labels, lines = _lines(view.org_trend, view.org_series)
@@ -192,14 +196,8 @@ def quarterly_report(view: trends.Overview) -> bytes:
     if len(table) > 16:
         shown = [r for r in table[1:] if r[1] != "not enough people"]
         table = [table[0], *shown[:15]]
-    sections = []
     flagged = [f for f in view.flags if f.state == "flag"]
     watched = [f for f in view.flags if f.state == "watch"]
-    sections.append(charts.ReportSection(
-        f"Flags ({len(flagged)} flagged, {len(watched)} to watch)",
-        [f"{'FLAG' if f.state == 'flag' else 'WATCH'}: {f.what_was_seen} Next step: "
-         f"{f.next_step}" for f in (flagged + watched)[:6]]
-        or ["No flags this quarter."]))
     trend_lines = []
     for s in view.org_series:
         if s.trend is not None:
@@ -210,7 +208,6 @@ def quarterly_report(view: trends.Overview) -> bytes:
             trend_lines.append(f"{s.label}: {s.change.change:+.0f} points since "
                                f"{labels[0] if labels else ''} (too few quarters for a "
                                "trend).")
-    sections.append(charts.ReportSection("Trends", trend_lines or ["Not enough quarters."]))
     learning = [f"{r.label}: {r.reviews} reviews; "
                 + (f"{r.system_changes_per_review:.1f} system changes per review "
                    f"(recorded for {r.recorded_changes}); "
@@ -219,14 +216,24 @@ def quarterly_report(view: trends.Overview) -> bytes:
                 + (f"repeat incidents {r.repeat_rate_pct:.0f}% (of {r.recorded_repeat})."
                    if r.repeat_rate_pct is not None else "repeats not recorded.")
                 for r in view.learning.rows]
-    sections.append(charts.ReportSection("Learning outcomes", learning
-                                         or ["No reviews recorded in these quarters."]))
-    kinds = [f"{c.label}: " + ", ".join(
-        f"{con.label.lower()} {c.pct(con.id):.0f}%" for con in items.CONSTRUCTS
-        if c.pct(con.id) is not None) + f" ({c.n} people)"
-        for c in view.kinds if c.shown]
-    sections.append(charts.ReportSection("By incident kind", kinds
-                                         or ["Not enough people to compare kinds."]))
+    kinds = [f"{c.label} ({c.n} people): " + ", ".join(
+        f"{SHORT[con.id]} {c.pct(con.id):.0f}%" for con in items.CONSTRUCTS
+        if c.pct(con.id) is not None) for c in view.kinds if c.shown]
+    listed = (flagged + watched)[:2]
+    flag_lines = [f"{'FLAG' if f.state == 'flag' else 'WATCH'}: {f.what_was_seen} Next step: "
+                  f"{f.next_step}" for f in listed] or ["No flags this quarter."]
+    if len(flagged) + len(watched) > len(listed):
+        flag_lines.append(f"{len(flagged) + len(watched) - len(listed)} more on the HR "
+                          "overview page, each with how sure it is and a next step.")
+    sections = [
+        charts.ReportSection(f"Flags ({len(flagged)} flagged, {len(watched)} to watch)",
+                             flag_lines),
+        charts.ReportSection("Trends", trend_lines or ["Not enough quarters."]),
+        charts.ReportSection("Learning outcomes",
+                             learning or ["No reviews recorded in these quarters."]),
+        charts.ReportSection("By incident kind",
+                             kinds or ["Not enough people to compare kinds."]),
+    ]
     return charts.report_pdf(
         f"Aftercare quarterly report: {view.label}",
         f"Percent favourable from released, anonymous post-incident surveys. Figures over "
