@@ -190,12 +190,12 @@ def make_limiter(app: Flask) -> Limiter:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # If Redis goes away, keep limiting per process rather than failing every request.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "aftercare")
     limiter = Limiter(
         get_remote_address,
         default_limits=[_current_limit],
         default_limits_exempt_when=lambda: _limit_config_key() is None,
         default_limits_deduct_when=_deduct,
-        key_prefix="aftercare",
     )
     limiter.init_app(app)
     # The limiter logs a breach with its key (the client address): keep that out of the logs.
