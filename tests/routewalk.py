@@ -42,6 +42,12 @@ BLUEPRINT_DEFAULTS: dict[str, Access] = {
     "optout": Access("public"),  # the opt-out link in invitation emails
 }
 
+# State-changing routes outside /api/ that take no CSRF token, each with its reason.
+CSRF_EXEMPT: dict[str, str] = {
+    "optout.optout": "RFC 8058 one-click unsubscribe: mail clients POST without a form; "
+                     "the single-purpose signed link is the authority",
+}
+
 # Path arguments whose value names an object of a team.
 TEAM_SCOPED = {"incident_id", "survey_id", "team", "slug", "team_slug"}
 
