@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from analysis_org import AUG, INVOLVEMENT, MAY, PAYMENTS_AUG, rows_from, run_survey, uniform
 from sqlalchemy import func, select
 
-from analysis_org import AUG, INVOLVEMENT, MAY, PAYMENTS_AUG, rows_from, run_survey, uniform
 from support import NOW
 from surveys.models import PeriodCount, Team
 from surveys.services import admin, results, trends

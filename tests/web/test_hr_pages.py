@@ -9,8 +9,8 @@ import shutil
 import subprocess
 
 import pytest
-
 from analysis_org import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
+
 from support import Manager
 from surveys.services import admin
 

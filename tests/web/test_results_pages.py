@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from analysis_org import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, set_policies
+
 from support import Manager
 from surveys.models import Incident
 
