@@ -72,6 +72,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(hr.bp)
     app.register_blueprint(checkin.bp)
+    from surveys.views import pools
+
+    app.register_blueprint(pools.bp)
 
 
 def register_cli(app: Flask) -> None:

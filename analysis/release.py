@@ -10,12 +10,34 @@ Rules (see docs/anonymity.md):
 * Nothing about a survey's answers is shown while it is open; only whether the minimum has
   been reached, never a running count (a ticking count tells who just answered).
 * A statistic is shown only over at least k respondents.
+* Cuts and the team hierarchy pass complementary suppression (``analysis.suppression``), so
+  that no total minus the shown cells isolates 1 to k - 1 people.
+* Every released statistic is a sum over sealed cells, and a new one is allowed only if the
+  differencing audit (``analysis.audit``) finds that, together with everything released
+  before, no group of 1 to k - 1 people becomes computable.
+* Pooled figures (a team's calendar period) are shown only once the period has ended, so
+  they never change after they are shown.
+* Comments are shown only pooled, when at least k different people must have written them.
+
+:func:`decide` is the single gate that combines these rules for one statistic; services
+(``surveys.services.releases``) call it and record what it allowed.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from analysis.audit import AuditDecision, ReleaseLedger
+from analysis.suppression import (
+    CutSuppression,
+    HierarchySuppression,
+    suppress_cut,
+    suppress_hierarchy,
+)
 
 MIN_GROUP_FLOOR = 3
 DEFAULT_MIN_GROUP = 5
@@ -36,6 +58,11 @@ class Reason(StrEnum):
     STILL_OPEN = "still_open"
     BELOW_MINIMUM = "below_minimum"
     NO_RESPONSES = "no_responses"
+    SUPPRESSED = "suppressed"
+    DIFFERENCING = "differencing"
+    AUDIT_LIMIT = "audit_limit"
+    PERIOD_NOT_OVER = "period_not_over"
+    FEW_COMMENTERS = "few_commenters"
 
 
 _MESSAGES = {
@@ -56,6 +83,26 @@ _MESSAGES = {
     Reason.NO_RESPONSES: (
         "Nobody answered this survey. That is worth a gentle conversation about whether "
         "the survey reached people at a good time, not about who did not answer."
+    ),
+    Reason.SUPPRESSED: (
+        "Held back because a neighbouring group is smaller than {k} people: if this figure "
+        "were shown, the total minus the figures shown would give that small group's answers."
+    ),
+    Reason.DIFFERENCING: (
+        "Held back: combined with results already shown, this figure would let someone work "
+        "out the answers of fewer than {k} people by subtracting one total from another."
+    ),
+    Reason.AUDIT_LIMIT: (
+        "Held back: the check that no group of fewer than {k} people can be worked out from "
+        "everything already shown could not finish in time, so this figure stays hidden."
+    ),
+    Reason.PERIOD_NOT_OVER: (
+        "This period has not ended yet. Pooled results appear once it is over, so that a "
+        "figure never changes after it is shown (a change would tell what the newcomers said)."
+    ),
+    Reason.FEW_COMMENTERS: (
+        "Comments are shown only when at least {k} different people wrote them, pooled for "
+        "the team's period, so that no comment can be tied to a small group."
     ),
 }
 
@@ -108,3 +155,152 @@ def minimum_reached(answered: int, k: int) -> bool:
     """While open: only this yes/no is ever shown, never ``answered`` itself."""
     validate_min_group(k)
     return answered >= k
+
+
+# --------------------------------------------------------------------------- the single gate
+
+
+def cut_release(total: int, cells: Mapping[Hashable, int], k: int) -> CutSuppression:
+    """Which cells of one cut (involvement, incident kind, teams of a group) may be shown.
+
+    Complementary suppression (:func:`analysis.suppression.suppress_cut`): every shown cell
+    has at least ``k`` people, and what is hidden is nobody or at least ``k`` people.
+    """
+    validate_min_group(k)
+    return suppress_cut(total, cells, k)
+
+
+def hierarchy_release(parents: Mapping[Hashable, Hashable | None],
+                      totals: Mapping[Hashable, int], k: int) -> HierarchySuppression:
+    """Which nodes of the team hierarchy (teams, parent teams, organisation) may be shown.
+
+    See :func:`analysis.suppression.suppress_hierarchy`: every remainder of a shown node is
+    nobody or at least ``k``.
+    """
+    validate_min_group(k)
+    return suppress_hierarchy(parents, totals, k)
+
+
+def audit_reason(audit: AuditDecision) -> Reason:
+    """Map the differencing audit's decision to a reason shown in plain words."""
+    if audit.allowed:
+        return Reason.RELEASED
+    if audit.smallest_group is None:
+        return Reason.AUDIT_LIMIT
+    return Reason.DIFFERENCING
+
+
+def decide(
+    n: int,
+    k: int,
+    *,
+    cells: Iterable[Hashable] | None = None,
+    ledger: ReleaseLedger | None = None,
+    suppressed: bool = False,
+    period_over: bool = True,
+) -> Decision:
+    """The one decision whether a statistic (a sum over respondents) may be shown.
+
+    Checks, in order: the statistic has people and at least ``k`` of them; its calendar
+    period has ended (pooled figures only); complementary suppression did not hide it; and,
+    when a ledger of earlier releases is given, the differencing audit allows the sum over
+    ``cells`` next to everything released before.
+
+    Parameters
+    ----------
+    n : respondents the statistic sums over
+    k : the minimum group
+    cells : the sealed cells the statistic sums (needed with ``ledger``)
+    ledger : every earlier release (:class:`analysis.audit.ReleaseLedger`), or None to skip
+        the audit (only for figures that are never shown on their own)
+    suppressed : complementary suppression hid it (:func:`cut_release`,
+        :func:`hierarchy_release`)
+    period_over : for a pooled period, whether it has ended
+
+    Returns
+    -------
+    Decision
+        Nothing is recorded here; the caller records an allowed release in the ledger.
+    """
+    validate_min_group(k)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError("respondents must be a non-negative whole number")
+    if ledger is not None and ledger.k < k:
+        raise ValueError("the ledger's minimum group is below this statistic's")
+    if not period_over:
+        return Decision(False, Reason.PERIOD_NOT_OVER, k)
+    if n == 0:
+        return Decision(False, Reason.NO_RESPONSES, k)
+    if not cell_allowed(n, k):
+        return Decision(False, Reason.BELOW_MINIMUM, k)
+    if suppressed:
+        return Decision(False, Reason.SUPPRESSED, k)
+    if ledger is not None:
+        if cells is None:
+            raise ValueError("the audit needs the cells the statistic sums")
+        reason = audit_reason(ledger.check(cells))
+        if reason is not Reason.RELEASED:
+            return Decision(False, reason, k)
+    return Decision(True, Reason.RELEASED, k)
+
+
+def distinct_authors_at_least(per_survey: Mapping[Hashable, int],
+                              most_surveys_per_person: int) -> int:
+    """A lower bound on how many different people wrote a pool of comments.
+
+    Each person comments at most once per survey, so a pool holds at least as many authors
+    as its busiest survey has comments, and, when nobody was invited to more than ``m`` of
+    the pooled surveys, at least ``ceil(total / m)`` authors.
+    """
+    if isinstance(most_surveys_per_person, bool) or most_surveys_per_person < 0:
+        raise ValueError("most_surveys_per_person must be a non-negative whole number")
+    counts = list(per_survey.values())
+    if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in counts):
+        raise ValueError("comment counts must be non-negative whole numbers")
+    total = sum(counts)
+    if total == 0:
+        return 0
+    busiest = max(counts)
+    if most_surveys_per_person <= 0:
+        return busiest
+    return max(busiest, math.ceil(total / most_surveys_per_person))
+
+
+def comments_release(per_survey: Mapping[Hashable, int], most_surveys_per_person: int,
+                     k: int, *, period_over: bool) -> Decision:
+    """Whether a pool's comments may be shown: the period is over and at least ``k``
+    different people must have written them (:func:`distinct_authors_at_least`)."""
+    validate_min_group(k)
+    if not period_over:
+        return Decision(False, Reason.PERIOD_NOT_OVER, k)
+    authors = distinct_authors_at_least(per_survey, most_surveys_per_person)
+    if authors == 0:
+        return Decision(False, Reason.FEW_COMMENTERS, k)
+    if not cell_allowed(authors, k):
+        return Decision(False, Reason.FEW_COMMENTERS, k)
+    return Decision(True, Reason.RELEASED, k)
+
+
+# --------------------------------------------------------------------------- calendar periods
+
+GRAINS = ("month", "quarter")
+
+
+def calendar_period(when: datetime, grain: str) -> str:
+    """The fixed calendar period of a moment: ``"2026-11"`` (month) or ``"2026-Q4"``.
+
+    Pooled figures are cut by these periods only, never by arbitrary date ranges (two
+    overlapping ranges would differ by a few people).
+    """
+    when = when.astimezone(UTC) if when.tzinfo is not None else when
+    if grain == "month":
+        return f"{when.year:04d}-{when.month:02d}"
+    if grain == "quarter":
+        return f"{when.year:04d}-Q{(when.month - 1) // 3 + 1}"
+    raise ValueError(f"grain must be month or quarter, got {grain!r}")
+
+
+def period_over(period: str, now: datetime) -> bool:
+    """Whether a calendar period has ended at ``now`` (nothing can close into it any more)."""
+    grain = "quarter" if "-Q" in period else "month"
+    return calendar_period(now, grain) > period

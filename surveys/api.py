@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -21,7 +22,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from analysis import release
-from surveys.config import ConfigError, parse_duration
+from surveys.config import parse_duration
 from surveys.db import get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from surveys.models import INCIDENT_KINDS, SEVERITIES, Invitation, Person, Survey
@@ -39,6 +40,15 @@ REQUIRED_FIELDS = ("external_id", "team", "title", "kind", "severity", "closed_a
 
 # Read from app.config, else the environment (create_app copies only its own keys).
 SCHEDULING_KEYS = ("AFTERCARE_MAX_PULSES", "AFTERCARE_PULSE_WINDOW", "AFTERCARE_REMIND_WEEKENDS")
+
+_DURATION = re.compile(r"[0-9]{1,6}[smhdw]?")  # six digits at most: no timedelta overflow
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+MAX_ID = 2**31 - 1  # larger ids cannot exist (and would overflow the database's integer)
+
+
+def _has_control(text: str) -> bool:
+    """NUL and other control characters: PostgreSQL refuses NUL in text, nobody needs any."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 _STATUS = {InvalidInput: 422, NotFound: 404, Forbidden: 403, apikeys.Unauthorized: 401,
            Conflict: 409}
@@ -153,7 +163,10 @@ def _parse_datetime(value: object) -> datetime | str:
         return "must be an ISO 8601 date and time, e.g. 2026-11-20T14:00:00Z"
     if parsed.tzinfo is None:
         return "must include a time zone, e.g. 2026-11-20T14:00:00Z"
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return "is out of range"
 
 
 def parse_incident(data: dict[str, Any]) -> lifecycle.NewIncident:
@@ -168,6 +181,8 @@ def parse_incident(data: dict[str, Any]) -> lifecycle.NewIncident:
         value = data.get(name)
         if value is not None and not isinstance(value, str):
             problems[name] = "must be a string"
+        elif isinstance(value, str) and _has_control(value):
+            problems[name] = "must not contain control characters"
     if isinstance(data.get("kind"), str) and data["kind"] not in INCIDENT_KINDS:
         problems["kind"] = f"must be one of {', '.join(INCIDENT_KINDS)}"
     if isinstance(data.get("severity"), str) and data["severity"] not in SEVERITIES:
@@ -186,18 +201,19 @@ def parse_incident(data: dict[str, Any]) -> lifecycle.NewIncident:
         elif len(participants) > lifecycle.MAX_PARTICIPANTS:
             problems["participants"] = (f"at most {lifecycle.MAX_PARTICIPANTS} participants "
                                         f"per incident (got {len(participants)})")
+        else:
+            for i, email in enumerate(participants):
+                if isinstance(email, str) and _has_control(email):
+                    problems[f"participants[{i}]"] = "must not contain control characters"
     delays = {}
     for name in ("open_delay", "duration"):
         value = data.get(name)
         if value is None:
             continue
-        if not isinstance(value, str):
-            problems[name] = "must be a duration as text, e.g. 24h, 90m or 7d"
+        if not isinstance(value, str) or not _DURATION.fullmatch(value):
+            problems[name] = "must be a number with s, m, h, d or w, e.g. 24h, 90m or 7d"
             continue
-        try:
-            delays[name] = parse_duration(name, value)
-        except ConfigError:
-            problems[name] = "must be a number with s, m, h, d or w, e.g. 24h or 7d"
+        delays[name] = parse_duration(name, value)
     if problems:
         raise InvalidInput("The incident could not be created.", problems)
     return lifecycle.NewIncident(
@@ -265,7 +281,7 @@ def survey_json(db, survey: Survey) -> dict[str, Any]:
 
 
 def _survey(db, survey_id: int) -> Survey:
-    survey = db.get(Survey, survey_id)
+    survey = db.get(Survey, survey_id) if 0 < survey_id <= MAX_ID else None
     if survey is None:
         raise NotFound(f"No survey {survey_id}.")
     return survey
@@ -295,7 +311,8 @@ def close_survey(survey_id: int):
 @requires("results:read")
 def survey_results(survey_id: int):
     db = get_session()
-    result = results_service.survey_results(db, _survey(db, survey_id))
+    result = results_service.survey_results(db, _survey(db, survey_id), now=now(),
+                                            pool_period=settings().pool_period)
     return jsonify(results_json(result))
 
 
@@ -357,6 +374,8 @@ def results_json(result: Any) -> dict[str, Any]:
 @requires("results:read")
 def team_periods(slug: str):
     grain = request.args.get("grain", "month")
+    if not _SLUG.fullmatch(slug):
+        raise NotFound(f"No team {slug[:64]!r}.")
     data = periods.team_periods(get_session(), slug, grain, settings().min_group)
     return jsonify({
         "team": data.team.slug,

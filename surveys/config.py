@@ -38,6 +38,14 @@ def parse_min_group(raw: str | int) -> int:
         raise ConfigError(f"AFTERCARE_MIN_GROUP={raw!r}: {exc}") from exc
 
 
+def parse_pool_period(raw: str) -> str:
+    """AFTERCARE_POOL_PERIOD: the calendar period small incidents are pooled by."""
+    value = str(raw).strip().lower()
+    if value not in ("month", "quarter"):
+        raise ConfigError(f"AFTERCARE_POOL_PERIOD={raw!r}: use month or quarter")
+    return value
+
+
 def load_secret_key(instance_path: Path) -> str:
     """The secret from AFTERCARE_SECRET_KEY, else one generated into instance/ once."""
     from_env = os.environ.get("AFTERCARE_SECRET_KEY")
@@ -65,6 +73,7 @@ class Settings:
     mail_url: str = "console"
     mail_from: str = "aftercare@localhost"
     support_contact: str | None = None
+    pool_period: str = "quarter"  # AFTERCARE_POOL_PERIOD: month | quarter
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -78,6 +87,7 @@ class Settings:
             mail_url=str(config["AFTERCARE_MAIL"]),
             mail_from=str(config["AFTERCARE_MAIL_FROM"]),
             support_contact=config.get("AFTERCARE_SUPPORT_CONTACT") or None,
+            pool_period=parse_pool_period(config.get("AFTERCARE_POOL_PERIOD") or "quarter"),
         )
 
 
@@ -91,4 +101,5 @@ ENV_KEYS = (
     "AFTERCARE_SURVEY_DURATION",
     "AFTERCARE_REDIS_URL",
     "AFTERCARE_SUPPORT_CONTACT",
+    "AFTERCARE_POOL_PERIOD",
 )

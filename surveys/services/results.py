@@ -13,6 +13,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -23,6 +24,7 @@ from surveys import items
 from surveys.db import begin_write
 from surveys.errors import InvalidInput, NotFound
 from surveys.models import CheckinRequest, Incident, SealedCount, Survey, User
+from surveys.services import releases
 from surveys.services.access import (  # noqa: F401  (re-exported: views call results.*)
     authorize_team,
     sees_all_teams,
@@ -227,35 +229,43 @@ def checkin_requests(session: Session, survey_ids: Sequence[int]) -> int:
     ) or 0
 
 
-def released_comments(session: Session, survey: Survey) -> tuple[str, ...]:
-    """Comments a manager may read for this survey: nothing yet.
-
-    Comments are released only pooled by team and period, when at least k people commented,
-    shuffled, with roster names and addresses masked. That release is the release guard's
-    (issue 4) and will be its single gate; until it exists this returns nothing, so no page
-    can show a comment by accident.
+def released_comments(session: Session, survey: Survey, *, now: datetime | None = None,
+                      pool_period: str = "quarter") -> tuple[str, ...]:
+    """Comments a manager may read next to this survey: the team's pooled comments for the
+    calendar period the survey closed in, once the period is over and at least k different
+    people wrote them, shuffled, with roster names and addresses masked and dates coarsened
+    (``releases.survey_comments``, the release guard's single gate). Without ``now`` (the
+    caller cannot tell whether the period is over) nothing is shown.
     """
-    return ()
+    if now is None:
+        return ()
+    return releases.survey_comments(session, survey, now, pool_period, survey.min_group)
 
 
-def survey_results(session: Session, survey: Survey) -> SurveyResults:
-    """Results of one survey as far as the release guard allows, with the page's flags."""
+def survey_results(session: Session, survey: Survey, *, now: datetime | None = None,
+                   pool_period: str = "quarter") -> SurveyResults:
+    """Results of one survey as far as the release guard allows, with the page's flags.
+
+    A closed survey's release goes through ``releases.survey_release``: the threshold and
+    the differencing audit, recorded, so that asking again shows the same numbers."""
     k = survey.min_group
     if survey.status == "open":
         reached = release.minimum_reached(spent_ballots(session, survey.id), k)
         return SurveyResults(survey, release.survey_release("open", 0, k), reached)
-    decision = release.survey_release(survey.status, survey.respondents or 0, k)
+    released = releases.survey_release(session, survey)
+    decision = released.decision
     checkin = survey.status == "closed" and checkin_requests(session, [survey.id]) > 0
     if not decision.allowed:
         page_flags = flags.resolve([checkin_finding("this incident", 1 if checkin else 0)])
         return SurveyResults(survey, decision, flags=tuple(page_flags),
                              checkin_requested=checkin)
-    counts = _counts(session, survey.id)
+    counts = released.counts
     constructs = construct_results(counts, k)
     practices, findings = practice_results(policies_asked(session, survey.practices), counts, k)
     findings.append(checkin_finding("this incident", 1 if checkin else 0))
     return SurveyResults(survey, decision, None, survey.respondents, constructs, practices,
-                         tuple(flags.resolve(findings)), released_comments(session, survey),
+                         tuple(flags.resolve(findings)),
+                         released_comments(session, survey, now=now, pool_period=pool_period),
                          checkin)
 
 

@@ -46,7 +46,8 @@ def incidents():
 def incident(incident_id: int):
     db = get_session()
     survey = results.survey_for_incident(db, current_user, incident_id)
-    result = results.survey_results(db, survey)
+    result = results.survey_results(db, survey, now=now(),
+                                    pool_period=settings().pool_period)
     guard(result.decision.allowed, result.decision.reason)
     return render_template("results/incident.html", incident=survey.incident, result=result)
 
@@ -63,7 +64,8 @@ def learning(incident_id: int):
     except InvalidInput as exc:
         survey = results.survey_for_incident(db, current_user, incident_id)
         return render_template("results/incident.html", incident=survey.incident,
-                               result=results.survey_results(db, survey),
+                               result=results.survey_results(
+                                   db, survey, now=now(), pool_period=settings().pool_period),
                                learning_errors=exc.fields, learning_values=request.form), 400
     flash("Learning outcomes saved.", "info")
     return redirect(url_for("results.incident", incident_id=incident_id))

@@ -1,0 +1,57 @@
+"""Pools of small incidents: ``/teams/<slug>/pools`` and ``/teams/<slug>/pools/<period>``.
+
+Views parse the address, call ``surveys.services.pools`` and render. Every figure and
+comment on these pages was allowed by the release guard inside the service; templates never
+compare with k. Each view is audit-logged with the guard's decision.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from surveys import items
+from surveys.db import get_session
+from surveys.errors import Forbidden, InvalidInput, NotFound
+from surveys.services import pools as service
+from surveys.services.access import RESULT_ROLES
+from surveys.views.audit import audited, guard
+from surveys.web import now, roles_required, settings
+
+bp = Blueprint("pools", __name__)
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden):
+    return render_template("errors/error.html", status=403, title="Not your team",
+                           message=exc.message), 403
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    return render_template("errors/error.html", status=404, title="Not found",
+                           message=exc.message), 404
+
+
+@bp.errorhandler(InvalidInput)
+def _invalid(exc: InvalidInput):
+    return render_template("errors/error.html", status=400, title="Check the address",
+                           message=exc.message), 400
+
+
+@bp.get("/teams/<slug>/pools")
+@roles_required(*RESULT_ROLES)
+@audited("pools.list", target="team:{slug}")
+def team_pools(slug: str):
+    view = service.team_pools(get_session(), current_user, slug, settings().pool_period, now())
+    return render_template("pools/list.html", view=view)
+
+
+@bp.get("/teams/<slug>/pools/<period>")
+@roles_required(*RESULT_ROLES)
+@audited("pools.view", target="pool:{slug}:{period}")
+def pool(slug: str, period: str):
+    view = service.pool(get_session(), current_user, slug, period[:20], settings().pool_period,
+                        now(), settings().min_group)
+    guard(view.result.allowed, view.result.decision.reason)
+    return render_template("pools/pool.html", view=view, constructs=items.CONSTRUCTS)

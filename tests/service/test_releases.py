@@ -1,0 +1,207 @@
+"""The release service: recorded decisions, the differencing audit over everything ever
+published, pools of small incidents and pooled comments, on a real database."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from analysis import release
+from analysis_org import AUG, run_survey, uniform
+from support import NOW, open_survey
+from surveys.models import ReleaseRecord, Team, User
+from surveys.services import lifecycle, participant, pools, releases, results
+from surveys.tokens import hash_token
+
+
+def _hr(db) -> User:
+    return db.scalar(select(User).where(User.email == "hr@example.org"))
+
+
+def _manager(db) -> User:
+    return db.scalar(select(User).where(User.email == "manager@example.org"))
+
+
+def _team_id(db, slug: str) -> int:
+    return db.scalar(select(Team.id).where(Team.slug == slug))
+
+
+def _records(db) -> int:
+    return db.scalar(select(func.count()).select_from(ReleaseRecord))
+
+
+@pytest.fixture(autouse=True)
+def fresh_ledgers():
+    releases.clear_cache()
+    yield
+    releases.clear_cache()
+
+
+def test_a_survey_release_is_recorded_once_with_its_numbers(db, org, settings, box):
+    survey = run_survey(db, settings, box, team="payments", at=AUG, rows=uniform(6))
+    first = results.survey_results(db, survey)
+    assert first.decision.allowed and first.respondents == 6
+    record = db.scalar(select(ReleaseRecord).where(ReleaseRecord.subject == f"survey:{survey.id}"))
+    assert record.allowed and record.kind == "sum"
+    assert sum(1 for _ in json.loads(record.cells)) == 1  # everyone said "observer"
+    assert json.loads(record.numbers)["n"] == 6
+    again = results.survey_results(db, survey)
+    assert again.constructs == first.constructs
+    assert _records(db) == 1
+
+
+def test_released_counts_equal_the_sealed_totals(db, org, settings, box):
+    rows = uniform(3, involvement="direct") + uniform(3, involvement="unsaid", blame_system="1")
+    survey = run_survey(db, settings, box, team="payments", at=AUG, rows=rows)
+    found = releases.survey_release(db, survey)
+    assert found.counts == results._counts(db, survey.id)
+
+
+def test_a_difference_that_isolates_two_people_is_refused_in_plain_words(db, org, settings,
+                                                                          box):
+    big = run_survey(db, settings, box, team="payments", at=AUG, rows=uniform(5))
+    small = run_survey(db, settings, box, team="payments", at=AUG + timedelta(days=1),
+                       rows=uniform(2, blame_system="1"))
+    assert releases.survey_release(db, big).allowed
+    cells = releases.cells_of(db, [big.id, small.id])
+    asked = releases.Request("test:both", cells, 5)
+    refused = releases.decide(db, asked)
+    assert not refused.allowed and refused.decision.reason == release.Reason.DIFFERENCING
+    assert "fewer than 5 people" in refused.message and refused.counts == {}
+    record = db.scalar(select(ReleaseRecord).where(ReleaseRecord.subject == "test:both"))
+    assert not record.allowed and record.numbers is None
+    releases.clear_cache()  # a new process: rebuilt from the records, same answer
+    assert not releases.decide(db, asked).allowed
+
+
+def test_threshold_and_period_refusals_are_not_recorded(db, org, settings, box):
+    small = run_survey(db, settings, box, team="payments", at=AUG, rows=uniform(2))
+    assert releases.survey_release(db, small).decision.reason == release.Reason.BELOW_MINIMUM
+    cells = releases.cells_of(db, [small.id])
+    pending = releases.decide(db, releases.Request("test:open", cells, 5, period_over=False))
+    assert pending.decision.reason == release.Reason.PERIOD_NOT_OVER
+    assert _records(db) == 0
+
+
+def test_the_ledger_catches_up_with_releases_of_another_process(db, org, settings, box):
+    a = run_survey(db, settings, box, team="payments", at=AUG, rows=uniform(5))
+    b = run_survey(db, settings, box, team="payments", at=AUG + timedelta(days=1),
+                   rows=uniform(2))
+    assert releases.decide(db, releases.Request("test:warm", releases.cells_of(db, [a.id]),
+                                                 5)).allowed
+    # Another process records a + b; this process's ledger has not seen it.
+    db.add(ReleaseRecord(subject="other:ab", kind="sum", allowed=True, reason="released", k=5,
+                         cells=json.dumps(sorted(releases.cells_of(db, [a.id, b.id]))),
+                         numbers=None))
+    db.commit()
+    ledger = releases.ledger_for(db, 5)
+    assert ledger.rank == 2
+    # b alone is now computable from what was published: b's total is already known.
+    assert releases.decide(db, releases.Request("test:b", releases.cells_of(db, [b.id]),
+                                                 5)).decision.reason \
+        == release.Reason.BELOW_MINIMUM
+
+
+def test_hierarchy_hides_a_team_whose_difference_with_its_parent_is_small():
+    # org 20 = platform group 12 (own 0: infra 9 + edge 3) + payments 8
+    parents = {1: None, 2: 1, 3: 1, 4: None}
+    own = {1: 0, 2: 9, 3: 3, 4: 8}
+    shown = releases.hierarchy_shown(parents, own, 20, 5)
+    assert 3 not in shown  # 3 people
+    # the platform group (12) minus infra (9) would leave edge's 3: infra is hidden too
+    assert 2 not in shown and 4 in shown
+
+
+def _answer(db, survey, tokens, n, comment=None, **answers):
+    from support import ANSWERS
+
+    for token in tokens[:n]:
+        form = dict(ANSWERS, **answers)
+        if comment is not None:
+            form["comment"] = comment
+        participant.submit(db, hash_token(token),
+                           participant.parse_submission(form, survey.practices))
+
+
+def _small(db, settings, box, at, n, title, comment=None):
+    survey, tokens = open_survey(db, settings, box, team="payments", people=6, now=at,
+                                 title=title)
+    _answer(db, survey, tokens, n, comment)
+    lifecycle.close_survey(db, survey.id, survey.closes_at)
+    return survey
+
+
+def test_small_incidents_pool_by_quarter_and_release_when_it_ends(db, org, settings, box):
+    first = _small(db, settings, box, AUG, 3, "First small")
+    second = _small(db, settings, box, AUG + timedelta(days=20), 3, "Second small")
+    listing = pools.team_pools(db, _manager(db), "payments", "quarter", NOW)
+    assert [p.period for p in listing.pools] == ["2026-Q3"]
+    assert {i.id for i in listing.pools[0].incidents} == {first.incident_id, second.incident_id}
+    pool = pools.pool(db, _manager(db), "payments", "2026-Q3", "quarter", NOW, 5)
+    assert pool.released and pool.result.n == 6
+    assert next(c for c in pool.constructs if c.id == "blame").shown
+    # each incident on its own still shows nothing
+    assert not results.survey_results(db, first).decision.allowed
+
+
+def test_a_pool_of_a_running_period_says_when_it_ends(db, org, settings, box):
+    _small(db, settings, box, NOW - timedelta(days=15), 3, "a")
+    _small(db, settings, box, NOW - timedelta(days=14), 3, "b")
+    pool = pools.pool(db, _manager(db), "payments", "2026-Q4", "quarter", NOW, 5)
+    assert not pool.released
+    assert pool.result.decision.reason == release.Reason.PERIOD_NOT_OVER
+    assert pool.result.n is None and pool.constructs == ()
+
+
+def test_month_pools_follow_the_setting(db, org, settings, box):
+    _small(db, settings, box, AUG, 3, "a")
+    listing = pools.team_pools(db, _manager(db), "payments", "month", NOW)
+    assert [p.period for p in listing.pools] == ["2026-08"]
+    from surveys.errors import NotFound
+
+    with pytest.raises(NotFound):
+        pools.pool(db, _manager(db), "payments", "2026-Q3", "month", NOW, 5)
+
+
+def test_another_teams_pool_is_refused(db, org, settings, box):
+    from surveys.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        pools.team_pools(db, _manager(db), "platform", "quarter", NOW)
+
+
+def test_comments_pooled_masked_and_shown_only_with_k_authors(db, org, settings, box):
+    survey, tokens = open_survey(db, settings, box, team="payments", people=8, now=AUG)
+    _answer(db, survey, tokens[:3], 3,
+            comment="Payments3 said on 3 Aug at 14:05 that payments4@example.org was paged.")
+    _answer(db, survey, tokens[3:6], 3, comment="More time to prepare the timeline.")
+    lifecycle.close_survey(db, survey.id, survey.closes_at)
+    shown = results.released_comments(db, survey, now=NOW, pool_period="quarter")
+    assert len(shown) == 6
+    masked = [c for c in shown if "[name]" in c]
+    assert masked and all("Payments3" not in c and "payments4@" not in c for c in shown)
+    assert all("Q3 2026" in c and "[time]" in c for c in masked)
+    assert results.released_comments(db, survey, now=NOW, pool_period="quarter") == shown
+    assert results.released_comments(db, survey) == ()  # no clock: nothing
+
+
+def test_comments_of_fewer_than_k_people_stay_hidden(db, org, settings, box):
+    survey, tokens = open_survey(db, settings, box, team="payments", people=8, now=AUG)
+    _answer(db, survey, tokens[:4], 4, comment="Fine.")
+    _answer(db, survey, tokens[4:7], 3)
+    lifecycle.close_survey(db, survey.id, survey.closes_at)
+    assert results.survey_results(db, survey, now=NOW).decision.allowed
+    assert results.released_comments(db, survey, now=NOW) == ()
+    found = releases.comments_release(db, _team_id(db, "payments"), "2026-Q3", [survey.id], 5,
+                                      period_over=True)
+    assert found.decision.reason == release.Reason.FEW_COMMENTERS
+
+
+def test_comment_authors_are_bounded_by_people_invited_to_several_surveys():
+    # Two surveys with 3 comments each, the same people invited to both: perhaps 3 authors.
+    assert release.distinct_authors_at_least({1: 3, 2: 3}, 2) == 3
+    assert release.distinct_authors_at_least({1: 3, 2: 3}, 1) == 6
+    assert not release.comments_release({1: 3, 2: 3}, 2, 5, period_over=True).allowed
