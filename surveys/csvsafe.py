@@ -1,7 +1,8 @@
 """CSV cells that a spreadsheet will not run as formulas (OWASP "CSV injection").
 
-A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed
-with an apostrophe, so Excel, LibreOffice and Google Sheets show it as text.
+A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed
+with an apostrophe, so Excel, LibreOffice and Google Sheets show it as text. Numbers (given
+as ``int`` or ``float``) are written as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: object) -> str:
+    """The cell's text; numbers (int, float) pass as they are, so -0.5 stays a number."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
 
