@@ -15,8 +15,7 @@ NULLABLE_NUMBER = {"type": ["number", "null"]}
 NULLABLE_INT = {"type": ["integer", "null"]}
 DATE_TIME = {"type": "string", "format": "date-time"}
 NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
-DURATION = {"type": "string", "pattern": r"^\s*[0-9]+\s*[smhdw]?\s*$", "maxLength": 20,
-            "examples": ["0", "24h", "7d"]}
+DURATION = {"type": "string", "pattern": r"^[0-9]{1,6}[smhdw]?$", "examples": ["0", "24h", "7d"]}
 
 
 def _ref(name: str) -> dict[str, str]:
