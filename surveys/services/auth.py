@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from surveys.db import begin_write
 from surveys.errors import InvalidInput
 from surveys.models import PasswordReset, RecoveryCode, User
+from surveys.services.lifecycle import normalise_email
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
@@ -90,8 +91,6 @@ def authenticate(session: Session, email: str, password: str,
     Records failures and locks the account after ``LOCK_AFTER`` of them in a row; a success
     clears the count. Owns its commit.
     """
-    from surveys.services.lifecycle import normalise_email
-
     begin_write(session)
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None or not user.active:
@@ -287,8 +286,6 @@ def request_password_reset(session: Session, email: str,
                            now: datetime) -> tuple[User, str] | None:
     """A new reset token for the active account with this email (earlier ones are
     dropped), or None. The caller sends the link and says the same thing either way."""
-    from surveys.services.lifecycle import normalise_email
-
     begin_write(session)
     user = session.scalar(select(User).where(User.email == normalise_email(email[:254])))
     if user is None or not user.active:

@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
 
 from surveys.db import get_session
 from surveys.errors import InvalidInput
@@ -28,6 +29,7 @@ from surveys.models import User
 from surveys.services import auth as service
 from surveys.services.access import ALL_ROLES
 from surveys.services.audit import record as record_event
+from surveys.services.lifecycle import normalise_email
 from surveys.views.audit import record
 from surveys.web import now, public, roles_required, settings, start_session
 
@@ -119,10 +121,6 @@ def login():
 def _record_failure(db, email: str) -> None:
     """Audit a failed sign-in against an existing account; typed text that matches no
     account (often a password in the wrong box) is not kept."""
-    from sqlalchemy import select
-
-    from surveys.services.lifecycle import normalise_email
-
     user = db.scalar(select(User).where(User.email == normalise_email(email)))
     if user is not None:
         record_event(db, actor=user, action="auth.login.failed", now=now(),
