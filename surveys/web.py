@@ -7,6 +7,7 @@ See docs/security.md for the rules and how each is tested.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from surveys.config import Settings
+from surveys.config import ConfigError, Settings, parse_duration
 from surveys.db import get_session
 from surveys.models import User
 from surveys.tokens import TokenBox
@@ -203,6 +205,22 @@ def make_limiter(app: Flask) -> Limiter:
     return limiter
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind a reverse proxy, AFTERCARE_TRUSTED_PROXIES=1 (the number of proxies in front)
+    makes the client address (for rate limits) and the scheme come from X-Forwarded-*;
+    without it every client would share the proxy's address and its limits."""
+    raw = app.config.get("AFTERCARE_TRUSTED_PROXIES") or os.environ.get(
+        "AFTERCARE_TRUSTED_PROXIES") or "0"
+    try:
+        hops = int(raw)
+    except ValueError:
+        raise ConfigError(f"AFTERCARE_TRUSTED_PROXIES={raw!r}: must be a whole number") from None
+    if not 0 <= hops <= 5:
+        raise ConfigError(f"AFTERCARE_TRUSTED_PROXIES={raw!r}: use 0 to 5")
+    if hops and not isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def limiter() -> Limiter:
     return current_app.extensions["aftercare.limiter"]
 
@@ -212,8 +230,10 @@ def init_app(app: Flask) -> None:
     app.extensions["aftercare.token_box"] = TokenBox(app.config["SECRET_KEY"])
     csrf.init_app(app)
     login_manager.init_app(app)
-    app.config.setdefault("AFTERCARE_SESSION_IDLE", timedelta(minutes=30))
-    app.config.setdefault("AFTERCARE_SESSION_MAX", timedelta(hours=12))
+    for key, default in (("AFTERCARE_SESSION_IDLE", "30m"), ("AFTERCARE_SESSION_MAX", "12h")):
+        value = app.config.get(key) or os.environ.get(key) or default
+        app.config[key] = value if isinstance(value, timedelta) else parse_duration(key, value)
+    _trust_proxies(app)
     app.extensions["aftercare.limiter"] = make_limiter(app)
     hsts = str(app.config["AFTERCARE_BASE_URL"]).startswith("https:")
     for name in ("werkzeug", "gunicorn.access"):

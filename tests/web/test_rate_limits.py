@@ -134,3 +134,22 @@ def test_two_processes_share_limits_through_redis(tmp_path, redis_url):
             store.delete(key)
         for a in apps:
             dbmod.get_engine(a).dispose()
+
+
+def test_behind_a_proxy_limits_key_on_the_forwarded_address(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'proxy.db'}", AFTERCARE_TRUSTED_PROXIES="1")
+    try:
+        client = app.test_client()
+        for i in range(11):
+            client.get(f"/s/{secrets.token_urlsafe(32)}")
+            assert client.get("/s", headers={"X-Forwarded-For": f"10.0.0.{i}"}
+                              ).status_code == 404  # each client has its own count
+    finally:
+        dbmod.get_engine(app).dispose()
+
+
+def test_bad_proxy_setting_is_refused(tmp_path):
+    from surveys.config import ConfigError
+
+    with pytest.raises(ConfigError, match="AFTERCARE_TRUSTED_PROXIES"):
+        make_app(f"sqlite:///{tmp_path / 'bad.db'}", AFTERCARE_TRUSTED_PROXIES="many")
