@@ -14,12 +14,15 @@ cuts (teams of the organisation, incident kinds, involvement) also pass compleme
 suppression (``analysis.suppression.suppress_cut``) so that no total minus the shown cells
 isolates fewer than k people.
 
-Computed pages are cached per release state: the cache key holds the folded surveys, the
-complete periods, the policies in force and k, so a new release is a new key.
+Computed pages are cached per release: the key names the complete periods shown, the policies
+in force and k. A complete period's figures never change, so a new release (a period ending,
+a policy declared) is a new key. Learning outcomes, which managers record at any time, are
+read fresh on every request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -31,7 +34,6 @@ from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from analysis import flags, release, stats
-from analysis.suppression import suppress_cut
 from surveys import items
 from surveys.db import begin_write
 from surveys.models import (
@@ -44,7 +46,7 @@ from surveys.models import (
     Survey,
     Team,
 )
-from surveys.services import results
+from surveys.services import releases, results
 from surveys.services.lifecycle import policies_in_force
 
 Grain = Literal["month", "quarter"]
@@ -114,19 +116,19 @@ def valid_period(raw: str) -> bool:
 # --------------------------------------------------------------------------- folding
 
 
-def refresh(session: Session) -> int:
-    """Fold every closed, not yet folded survey into the period totals; return how many.
+def refresh(session: Session, limit: int | None = None) -> int:
+    """Fold closed, not yet folded surveys into the period totals; return how many.
 
-    One transaction. Concurrent callers cannot fold a survey twice: SQLite serialises them
-    with the write lock and re-checks, elsewhere ``PeriodFold``'s primary key refuses the
-    second.
+    One transaction, of at most ``limit`` surveys when given (call again for the rest).
+    Concurrent callers cannot fold a survey twice: SQLite serialises them with the write lock
+    and re-checks, elsewhere ``PeriodFold``'s primary key refuses the second.
     """
-    pending = _unfolded(session)
+    pending = _unfolded(session, 1)
     session.rollback()
     if not pending:
         return 0
     begin_write(session)
-    pending = _unfolded(session)
+    pending = _unfolded(session, limit)
     if not pending:
         session.rollback()
         return 0
@@ -155,13 +157,16 @@ def refresh(session: Session) -> int:
     return len(ids)
 
 
-def _unfolded(session: Session) -> list[tuple[int, int, str, datetime]]:
+def _unfolded(session: Session, limit: int | None = None
+              ) -> list[tuple[int, int, str, datetime]]:
     folded = select(PeriodFold.survey_id)
-    return list(session.execute(
-        select(Survey.id, Survey.team_id, Incident.kind, Survey.closed_at)
-        .join(Incident, Incident.id == Survey.incident_id)
-        .where(Survey.status == "closed", Survey.id.not_in(folded))
-    ).all())
+    query = (select(Survey.id, Survey.team_id, Incident.kind, Survey.closed_at)
+             .join(Incident, Incident.id == Survey.incident_id)
+             .where(Survey.status == "closed", Survey.id.not_in(folded))
+             .order_by(Survey.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).all())
 
 
 def _add_counts(session: Session, add: dict[tuple, int]) -> None:
@@ -245,14 +250,26 @@ _CACHE_SIZE = 64
 
 
 def _state(session: Session) -> tuple:
-    """What a cached page depends on: the folded surveys and the policies in force."""
-    folded = session.execute(
-        select(func.count(), func.max(PeriodFold.survey_id))).one()
+    """What every cached page depends on besides its own key: the database and the
+    policies in force. Complete periods never change (nothing can close into a period that
+    has ended), so a key naming its complete periods needs nothing else."""
     bind = session.get_bind()
-    return (str(bind.url), tuple(folded), tuple(sorted(policies_in_force(session))))
+    return (str(bind.url), tuple(sorted(policies_in_force(session))))
+
+
+def folded_before(session: Session, periods: Sequence[str]) -> int:
+    """How many folded surveys closed in or before the last of ``periods``: part of a cache
+    key, so that a rebuilt database or a survey folded late is never served stale."""
+    if not periods:
+        return 0
+    end = max(period_end(p) for p in periods)
+    return session.scalar(
+        select(func.count()).select_from(PeriodFold)
+        .join(Survey, Survey.id == PeriodFold.survey_id).where(Survey.closed_at < end)) or 0
 
 
 def cached(session: Session, key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()`` once per key (and database, and policies in force), in this process."""
     full = (_state(session), *key)
     with _CACHE_LOCK:
         if full in _CACHE:
@@ -376,16 +393,10 @@ def _checkins_by_period(session: Session, grain: str, team_ids: Sequence[int] | 
 def shown_teams(session: Session, periods: Sequence[str], k: int) -> dict[str, set[str]]:
     """Per period, the teams whose figures may be shown: at least k respondents, and
     complementary suppression across the organisation's teams (the same choice on every
-    page, so that the organisation's total minus the shown teams isolates no one)."""
-    sizes = load_counts(session, "team", periods, items_like=("_n",))
-    totals = load_counts(session, "org", periods, items_like=("_n",))
-    out: dict[str, set[str]] = {}
-    for period in periods:
-        cells = {team: results.respondents_of(c) for (team, p, _), c in sizes.items()
-                 if p == period}
-        total = results.respondents_of(totals.get(("", period, ""), {}))
-        out[period] = set(suppress_cut(total, cells, k).shown)
-    return out
+    page, so that the organisation's total minus the shown teams isolates no one). The
+    release guard decides: complementary suppression over the hierarchy (team, parent team,
+    organisation) and the differencing audit (``releases.teams_shown``)."""
+    return releases.teams_shown(session, periods, k)
 
 
 def team_trends(session: Session, team: Team, grain: str, now: datetime, k: int
@@ -415,11 +426,12 @@ def team_trends(session: Session, team: Team, grain: str, now: datetime, k: int
             if checkins.get((team.id, period)):
                 findings.append(results.checkin_finding(f"an incident in {period_label(period)}",
                                                         1))
-        learning = learning_outcomes(session, [team.id], periods)
-        return TeamTrends(TeamRef.of(team), grain, rows, series, tuple(flags.resolve(findings)),
-                          learning)
+        return TeamTrends(TeamRef.of(team), grain, rows, series, tuple(flags.resolve(findings)))
 
-    return cached(session, ("team", team.id, grain, tuple(periods), k), compute)
+    view = cached(session, ("team", team.id, team.name, grain, tuple(periods), k,
+                            folded_before(session, periods)), compute)
+    # Learning outcomes are recorded at any time, so they are read fresh on every request.
+    return dataclasses.replace(view, learning=learning_outcomes(session, [team.id], periods))
 
 
 # --------------------------------------------------------------------------- learning
@@ -546,11 +558,13 @@ class Overview:
 
 
 def _suppressed_cut(total_counts: Counts, cell_counts: dict[str, Counts],
-                    labels: dict[str, str], k: int) -> tuple[CutResult, ...]:
+                    labels: dict[str, str], k: int,
+                    audit: Callable[[set[str]], set[str]] | None = None
+                    ) -> tuple[CutResult, ...]:
     total = results.respondents_of(total_counts)
     sizes = {key: results.respondents_of(c) for key, c in cell_counts.items()}
-    decision = suppress_cut(total, sizes, k)
-    shown = set(decision.shown)
+    decision = release.cut_release(total, sizes, k)
+    shown = set(decision.shown) if audit is None else audit(set(decision.shown))
     out = []
     for key, label in labels.items():
         counts = cell_counts.get(key, {})
@@ -579,13 +593,16 @@ def overview(session: Session, now: datetime, k: int, period: str | None = None
     if period is not None and period not in quarters:
         raise ValueError(f"{period} is not a complete quarter with answers")
     chosen = period or (quarters[-1] if quarters else None)
-    return cached(session, ("overview", chosen, tuple(quarters), k),
-                  lambda: _overview(session, chosen, tuple(quarters), k))
+    teams = tuple(TeamRef(*row) for row in session.execute(
+        select(Team.id, Team.slug, Team.name).order_by(Team.name)))
+    view = cached(session, ("overview", chosen, tuple(quarters), k, teams,
+                            folded_before(session, quarters)),
+                  lambda: _overview(session, chosen, tuple(quarters), k, teams))
+    return dataclasses.replace(view, learning=learning_outcomes(session, None, list(view.span)))
 
 
-def _overview(session: Session, chosen: str | None, quarters: tuple[str, ...], k: int
-              ) -> Overview:
-    teams = [TeamRef.of(t) for t in session.scalars(select(Team).order_by(Team.name))]
+def _overview(session: Session, chosen: str | None, quarters: tuple[str, ...], k: int,
+              teams: tuple[TeamRef, ...]) -> Overview:
     span = tuple(q for q in quarters if chosen and period_index(q) <= period_index(chosen))
     span = span[-SPAN_QUARTERS:]
     findings: list[flags.Finding | None] = []
@@ -610,7 +627,9 @@ def _overview(session: Session, chosen: str | None, quarters: tuple[str, ...], k
 
     # Organisation trend by quarter.
     org_counts = load_counts(session, "org", list(quarters), items_like=STATEMENT_ITEMS)
-    org_trend = tuple(_period_result(q, org_counts.get(("", q, "")), k) for q in quarters)
+    org_shown = releases.periods_shown(session, list(quarters), k)
+    org_trend = tuple(_period_result(q, org_counts.get(("", q, "")), k, shown=q in org_shown)
+                      for q in quarters)
     org_series = series_of(org_trend)
     findings.extend(_trend_findings("Organisation", org_series))
 
@@ -621,13 +640,16 @@ def _overview(session: Session, chosen: str | None, quarters: tuple[str, ...], k
     for (kind, _p, _), counts in load_counts(session, "kind", list(span)).items():
         kind_counts[kind].append(counts)
     kinds = _suppressed_cut(span_org, {kd: pooled(cs) for kd, cs in kind_counts.items()},
-                            {kd: kd.title() for kd in INCIDENT_KINDS}, k)
+                            {kd: kd.title() for kd in INCIDENT_KINDS}, k,
+                            lambda keys: releases.span_cut_shown(session, "kind", span, keys, k))
     involvement_counts: dict[str, list[Counts]] = defaultdict(list)
     for (code, _p, _), counts in load_counts(session, "org", list(span),
                                               cut="involvement").items():
         involvement_counts[code].append(counts)
     pooled_involvement = {code: pooled(cs) for code, cs in involvement_counts.items()}
-    involvement = _suppressed_cut(span_org, pooled_involvement, dict(items.INVOLVEMENT), k)
+    involvement = _suppressed_cut(
+        span_org, pooled_involvement, dict(items.INVOLVEMENT), k,
+        lambda keys: releases.span_cut_shown(session, "involvement", span, keys, k))
     shown_groups = {c.key for c in involvement if c.shown}
     if {INVOLVED, OBSERVERS} <= shown_groups:
         findings.append(flags.involved_cost_finding(
@@ -635,7 +657,8 @@ def _overview(session: Session, chosen: str | None, quarters: tuple[str, ...], k
             results.histogram(pooled_involvement[OBSERVERS], "social"), min_group=k))
     gaps: list[PolicyGap] = []
     policies = results.policies_asked(session, None)
-    if release.cell_allowed(results.respondents_of(span_org), k):
+    if release.cell_allowed(results.respondents_of(span_org), k) and releases.span_shown(
+            session, span, k):
         rows, gap_findings = results.practice_results(policies, span_org, k)
         findings.extend(gap_findings)
     else:
@@ -654,7 +677,7 @@ def _overview(session: Session, chosen: str | None, quarters: tuple[str, ...], k
     return Overview(
         period=chosen, periods=quarters, span=span, heatmap=tuple(heat), org_trend=org_trend,
         org_series=org_series, kinds=kinds, involvement=involvement,
-        policy_gaps=tuple(gaps), learning=learning_outcomes(session, None, list(span)),
+        policy_gaps=tuple(gaps), learning=LearningOutcomes(()),
         flags=page_flags, k=k,
     )
 
