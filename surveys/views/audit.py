@@ -50,8 +50,13 @@ def guard(allowed: bool, detail: object = "") -> None:
 
 
 def _target(target: str | Callable[..., str], kwargs: dict) -> str:
+    """``target`` formatted with the view's URL arguments, or called with them (or with
+    none, for a callable that reads ``request`` itself)."""
     if callable(target):
-        return target(**kwargs)
+        try:
+            return str(target(**kwargs))
+        except TypeError:
+            return str(target())
     try:
         return target.format(**kwargs)
     except (KeyError, IndexError):
