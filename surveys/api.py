@@ -376,7 +376,7 @@ def team_periods(slug: str):
     grain = request.args.get("grain", "month")
     if not _SLUG.fullmatch(slug):
         raise NotFound(f"No team {slug[:64]!r}.")
-    data = periods.team_periods(get_session(), slug, grain, settings().min_group)
+    data = periods.team_periods(get_session(), slug, grain, settings().min_group, now=now())
     return jsonify({
         "team": data.team.slug,
         "grain": data.grain,

@@ -162,7 +162,8 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "released": {"const": False},
                     "reason": {"type": "string", "enum": [
-                        "not_open_yet", "still_open", "below_minimum", "no_responses"]},
+                        "not_open_yet", "still_open", "below_minimum", "no_responses",
+                        "differencing", "audit_limit"]},
                     "message": {"type": "string"},
                     "min_group": {"type": "integer"},
                 },

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from analysis import release, scoring, stats
 from surveys import items
 from surveys.errors import InvalidInput, NotFound
 from surveys.models import SealedCount, Survey, Team
+from surveys.services import releases
 
 GRAINS = ("month", "quarter")
 Counts = dict[str, dict[int, int]]
@@ -159,8 +160,13 @@ def _survey_node(survey: Survey, counts: Counts) -> _Node:
     return node
 
 
-def team_periods(session: Session, slug: str, grain: str, min_group: int) -> TeamPeriods:
-    """Released aggregates of team ``slug`` per ``grain`` period, oldest first."""
+def team_periods(session: Session, slug: str, grain: str, min_group: int,
+                 now: datetime | None = None) -> TeamPeriods:
+    """Released aggregates of team ``slug`` per ``grain`` period, oldest first.
+
+    A period is shown only once it has ended (at ``now``, the real clock if not given) and
+    the release guard's differencing audit allows its total next to everything released
+    before (``releases.team_periods_release``, recorded so that it never changes)."""
     if grain not in GRAINS:
         raise InvalidInput("Unknown grain.", {"grain": f"must be one of {', '.join(GRAINS)}"})
     team = session.scalar(select(Team).where(Team.slug == slug))
@@ -205,6 +211,13 @@ def team_periods(session: Session, slug: str, grain: str, min_group: int) -> Tea
                                                                          quarter_surveys)
     periods = tuple(_period(name, chosen[name], len(members[name]), k)
                     for name in sorted(chosen, key=_position))
+    audited = releases.team_periods_release(
+        session, team.id, {p.period: [s.id for s in members[p.period]] for p in periods
+                           if p.released}, k, now or datetime.now(UTC))
+    periods = tuple(
+        p if not p.released or audited[p.period].allowed
+        else Period(p.period, False, audited[p.period].decision.reason.value, p.surveys)
+        for p in periods)
     return TeamPeriods(team, grain, k, periods, _trends(periods))
 
 

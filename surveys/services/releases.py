@@ -30,7 +30,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -49,6 +50,7 @@ from surveys.models import (
     ReleaseRecord,
     SealedCount,
     Survey,
+    Team,
 )
 
 Counts = dict[str, dict[int, int]]  # item -> answer value -> count
@@ -210,7 +212,7 @@ def ledger_for(session: Session, k: int) -> ReleaseLedger:
 
     Call with ``_LEDGER_LOCK`` held when the ledger will be used for a decision.
     """
-    url = session.get_bind().url.render_as_string(hide_password=True)
+    url = _url(session)
     key = (url, k)
     count, last = _records_state(session)
     with _LEDGER_LOCK:
@@ -246,7 +248,7 @@ def _catch_up(session: Session, ledger: ReleaseLedger,
 
 
 def _forget(session: Session) -> None:
-    url = session.get_bind().url.render_as_string(hide_password=True)
+    url = _url(session)
     with _LEDGER_LOCK:
         for key in [key for key in _LEDGERS if key[0] == url]:
             del _LEDGERS[key]
@@ -272,11 +274,33 @@ def _learn(url: str, before: tuple[int, int], cells: Mapping[str, int], release_
         state.last_id = release_id
 
 
-def _lock(session: Session) -> None:
-    """Serialise release decisions across processes (the transaction's write lock)."""
-    begin_write(session)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+def _url(session: Session) -> str:
+    return session.get_bind().url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def _writer(session: Session) -> Iterator[Session]:
+    """A session of its own for recording decisions, holding the lock that serialises
+    release decisions across processes (SQLite's write lock, a PostgreSQL advisory lock).
+
+    The caller's session is left alone (its objects are not expired, its read transaction
+    goes on), so a page can ask for releases while it renders. Commits on success; on any
+    error rolls back and drops the in-memory ledgers of the database, which may have learnt
+    a release that was not stored.
+    """
+    writer = Session(bind=session.get_bind(), expire_on_commit=False)
+    try:
+        begin_write(writer)
+        if writer.get_bind().dialect.name == "postgresql":
+            writer.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        yield writer
+        writer.commit()
+    except BaseException:
+        writer.rollback()
+        _forget(writer)
+        raise
+    finally:
+        writer.close()
 
 
 # --------------------------------------------------------------------------- records
@@ -359,15 +383,14 @@ def decide_many(session: Session, requests: Sequence[Request]) -> dict[str, Rele
             pending.append(req)
     if not pending:
         return out
-    _lock(session)
-    try:
-        again = stored_many(session, [r.subject for r in pending])
+    with _writer(session) as writer:
+        again = stored_many(writer, [r.subject for r in pending])
         out.update(again)
         pending = [r for r in pending if r.subject not in again]
-        url = session.get_bind().url.render_as_string(hide_password=True)
+        url = _url(writer)
         with _LEDGER_LOCK:
             for req in pending:
-                ledger = ledger_for(session, req.k)
+                ledger = ledger_for(writer, req.k)
                 before = (_LEDGERS[(url, req.k)].count, _LEDGERS[(url, req.k)].last_id)
                 ledger.add_cells(dict(req.cells))
                 decision = release.decide(req.n, req.k, cells=req.cells, ledger=ledger)
@@ -377,20 +400,15 @@ def decide_many(session: Session, requests: Sequence[Request]) -> dict[str, Rele
                                        k=req.k)
                 counts: Counts = {}
                 if decision.allowed:
-                    counts = counts_of(session, req.cells)
+                    counts = counts_of(writer, req.cells)
                     record.numbers = json.dumps(
                         {"n": req.n, "counts": counts}, sort_keys=True)
-                session.add(record)
-                session.flush()
+                writer.add(record)
+                writer.flush()
                 if decision.allowed:
                     _learn(url, before, req.cells, record.id)
                 out[req.subject] = Release(req.subject, decision,
                                            req.n if decision.allowed else None, counts)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        _forget(session)
-        raise
     return out
 
 
@@ -504,24 +522,18 @@ def comments_release(session: Session, team_id: int, period: str, survey_ids: Se
     decision = release.comments_release(per_survey, most, k, period_over=period_over)
     if not decision.allowed:
         return Release(subject, decision)
-    _lock(session)
-    try:
-        found = stored(session, subject)
+    with _writer(session) as writer:
+        found = stored(writer, subject)
         if found is not None:
-            session.rollback()
             return found
-        bodies = list(session.scalars(select(Comment.body).where(Comment.survey_id.in_(ids))))
-        masker = Masker.build(*_people_of(session, team_id, ids), period_label(period))
+        bodies = list(writer.scalars(select(Comment.body).where(Comment.survey_id.in_(ids))))
+        masker = Masker.build(*_people_of(writer, team_id, ids), period_label(period))
         masked = shuffled([masker.mask(body) for body in bodies])
         authors = release.distinct_authors_at_least(per_survey, most)
-        session.add(ReleaseRecord(
+        writer.add(ReleaseRecord(
             subject=subject, kind="comments", cells="[]", allowed=True,
             reason=decision.reason.value, k=k,
             numbers=json.dumps({"authors_at_least": authors, "comments": masked})))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return Release(subject, decision, authors, comments=tuple(masked))
 
 
@@ -543,3 +555,127 @@ def _people_of(session: Session, team_id: int, survey_ids: Sequence[int]
         names.append(name)
         emails.append(email)
     return names, emails
+
+
+# --------------------------------------------------------------------------- periods and cuts
+# Subjects: "team:<id>:<period>", "org:<period>", "org:<first>..<last>" (a span of complete
+# periods), "kind:<kind>:<first>..<last>", "involvement:<code>:<first>..<last>". A period is
+# a calendar period (analysis.release.calendar_period); a survey belongs to the one in which
+# it closed.
+
+
+def _grain(period: str) -> str:
+    return "quarter" if "-Q" in period else "month"
+
+
+def surveys_by_period(session: Session, periods: Iterable[str],
+                      team_ids: Sequence[int] | None = None) -> dict[str, list[SurveyMeta]]:
+    """Closed surveys of these calendar periods (any mix of months and quarters)."""
+    wanted = set(periods)
+    grains = {_grain(p) for p in wanted}
+    out: dict[str, list[SurveyMeta]] = {p: [] for p in wanted}
+    for survey in closed_surveys(session, team_ids):
+        for grain in grains:
+            period = release.calendar_period(survey.closed_at, grain)
+            if period in wanted:
+                out[period].append(survey)
+    return out
+
+
+def _cells_for(sizes: Mapping[str, int], surveys: Iterable[SurveyMeta],
+               code: str | None = None) -> Cells:
+    ids = {s.id for s in surveys}
+    return {c: n for c, n in sizes.items() if survey_of_cell(c) in ids
+            and (code is None or c.split(":", 1)[1] == code)}
+
+
+def teams_shown(session: Session, periods: Sequence[str], k: int) -> dict[str, set[str]]:
+    """Per period, the teams (ids as text) whose own figure may be shown: complementary
+    suppression over the hierarchy (team, parent team, organisation), then the differencing
+    audit on the organisation's total and on each shown team, in that order."""
+    by_period = surveys_by_period(session, periods)
+    parents = {tid: pid for tid, pid in session.execute(select(Team.id, Team.parent_id))}
+    sizes = cells_of(session, {s.id for ss in by_period.values() for s in ss})
+    requests: list[Request] = []
+    candidates: dict[str, list[int]] = {}
+    for period in periods:
+        surveys = by_period.get(period, [])
+        cells = _cells_for(sizes, surveys)
+        team_of = {s.id: s.team_id for s in surveys}
+        own: dict[int, int] = defaultdict(int)
+        for cell, n in cells.items():
+            own[team_of[survey_of_cell(cell)]] += n
+        shown = hierarchy_shown(parents, own, sum(cells.values()), k) if parents else set()
+        requests.append(Request(f"org:{period}", cells, k))
+        candidates[period] = sorted(shown)
+        for team_id in candidates[period]:
+            requests.append(Request(f"team:{team_id}:{period}",
+                                    _cells_for(sizes, [s for s in surveys
+                                                       if s.team_id == team_id]), k))
+    decided = decide_many(session, requests)
+    return {period: {str(t) for t in candidates[period]
+                     if decided[f"team:{t}:{period}"].allowed} for period in periods}
+
+
+def periods_shown(session: Session, periods: Sequence[str], k: int,
+                  team_id: int | None = None) -> set[str]:
+    """Periods whose total (the organisation's, or one team's) the guard allows."""
+    by_period = surveys_by_period(session, periods, None if team_id is None else [team_id])
+    sizes = cells_of(session, {s.id for ss in by_period.values() for s in ss})
+    prefix = "org" if team_id is None else f"team:{team_id}"
+    requests = [Request(f"{prefix}:{p}", _cells_for(sizes, by_period[p]), k) for p in periods]
+    decided = decide_many(session, requests)
+    return {p for p in periods if decided[f"{prefix}:{p}"].allowed}
+
+
+def team_periods_release(session: Session, team_id: int, members: Mapping[str, Sequence[int]],
+                         k: int, now: datetime) -> dict[str, Release]:
+    """A team's period totals (``members``: period -> its closed surveys): the period must
+    be over, then the single gate and the audit decide."""
+    sizes = cells_of(session, {sid for ids in members.values() for sid in ids})
+    requests = []
+    for period, ids in members.items():
+        wanted = set(ids)
+        cells = {c: n for c, n in sizes.items() if survey_of_cell(c) in wanted}
+        requests.append(Request(f"team:{team_id}:{period}", cells, k,
+                                period_over=release.period_over(period, now)))
+    decided = decide_many(session, requests)
+    return {period: decided[f"team:{team_id}:{period}"] for period in members}
+
+
+def span_label(span: Sequence[str]) -> str:
+    return f"{span[0]}..{span[-1]}" if span else ""
+
+
+def span_shown(session: Session, span: Sequence[str], k: int) -> bool:
+    """Whether the organisation's total over a span of complete periods may be shown."""
+    if not span:
+        return False
+    by_period = surveys_by_period(session, span)
+    surveys = [s for p in span for s in by_period[p]]
+    subject = f"org:{span_label(span)}"
+    return decide(session, Request(subject, cells_of(session, [s.id for s in surveys]),
+                                   k)).allowed
+
+
+def span_cut_shown(session: Session, cut: str, span: Sequence[str], keys: Iterable[str],
+                   k: int) -> set[str]:
+    """Of the cells of a cut over a span (``cut`` "kind" or "involvement") that
+    complementary suppression showed, those the differencing audit allows too."""
+    keys = sorted(keys)
+    if not span or not keys:
+        return set()
+    by_period = surveys_by_period(session, span)
+    surveys = [s for p in span for s in by_period[p]]
+    sizes = cells_of(session, [s.id for s in surveys])
+    requests = []
+    for key in keys:
+        if cut == "kind":
+            cells = _cells_for(sizes, [s for s in surveys if s.kind == key])
+        elif cut == "involvement":
+            cells = _cells_for(sizes, surveys, code=key)
+        else:
+            raise ValueError(f"unknown cut {cut!r}")
+        requests.append(Request(f"{cut}:{key}:{span_label(span)}", cells, k))
+    decided = decide_many(session, requests)
+    return {key for key in keys if decided[f"{cut}:{key}:{span_label(span)}"].allowed}

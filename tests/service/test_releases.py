@@ -30,7 +30,13 @@ def _team_id(db, slug: str) -> int:
 
 
 def _records(db) -> int:
+    db.rollback()  # decisions are recorded in a session of their own: read a fresh snapshot
     return db.scalar(select(func.count()).select_from(ReleaseRecord))
+
+
+def _record(db, subject: str) -> ReleaseRecord | None:
+    db.rollback()
+    return db.scalar(select(ReleaseRecord).where(ReleaseRecord.subject == subject))
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +50,7 @@ def test_a_survey_release_is_recorded_once_with_its_numbers(db, org, settings, b
     survey = run_survey(db, settings, box, team="payments", at=AUG, rows=uniform(6))
     first = results.survey_results(db, survey)
     assert first.decision.allowed and first.respondents == 6
-    record = db.scalar(select(ReleaseRecord).where(ReleaseRecord.subject == f"survey:{survey.id}"))
+    record = _record(db, f"survey:{survey.id}")
     assert record.allowed and record.kind == "sum"
     assert sum(1 for _ in json.loads(record.cells)) == 1  # everyone said "observer"
     assert json.loads(record.numbers)["n"] == 6
@@ -71,7 +77,7 @@ def test_a_difference_that_isolates_two_people_is_refused_in_plain_words(db, org
     refused = releases.decide(db, asked)
     assert not refused.allowed and refused.decision.reason == release.Reason.DIFFERENCING
     assert "fewer than 5 people" in refused.message and refused.counts == {}
-    record = db.scalar(select(ReleaseRecord).where(ReleaseRecord.subject == "test:both"))
+    record = _record(db, "test:both")
     assert not record.allowed and record.numbers is None
     releases.clear_cache()  # a new process: rebuilt from the records, same answer
     assert not releases.decide(db, asked).allowed
@@ -93,6 +99,7 @@ def test_the_ledger_catches_up_with_releases_of_another_process(db, org, setting
     assert releases.decide(db, releases.Request("test:warm", releases.cells_of(db, [a.id]),
                                                  5)).allowed
     # Another process records a + b; this process's ledger has not seen it.
+    db.rollback()
     db.add(ReleaseRecord(subject="other:ab", kind="sum", allowed=True, reason="released", k=5,
                          cells=json.dumps(sorted(releases.cells_of(db, [a.id, b.id]))),
                          numbers=None))
