@@ -23,15 +23,13 @@ The submission-order attack is tests/service/test_anonymity.py
 
 from __future__ import annotations
 
-import itertools
 import tempfile
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from adversary import derivable_small_groups
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -223,59 +221,6 @@ def published(session, world: World, requests) -> list[tuple[str, frozenset[int]
                     shown.append((f"involvement {cut.key}", world.who(
                         lambda s, i, key=cut.key: in_span(s) and i == key), cut.n))
     return shown
-
-
-# --------------------------------------------------------------------------- the attack
-
-
-def _reduce(basis: dict[int, list[Fraction]], vec: list[Fraction]) -> list[Fraction]:
-    v = list(vec)
-    for lead, row in basis.items():
-        if v[lead] != 0:
-            factor = v[lead]
-            v = [a - factor * b for a, b in zip(v, row, strict=True)]
-    return v
-
-
-def span_basis(vectors: list[list[Fraction]]) -> dict[int, list[Fraction]]:
-    """Exact reduced row echelon basis over the rationals, keyed by pivot column."""
-    basis: dict[int, list[Fraction]] = {}
-    for vec in vectors:
-        v = _reduce(basis, vec)
-        lead = next((i for i, x in enumerate(v) if x != 0), None)
-        if lead is None:
-            continue
-        v = [x / v[lead] for x in v]
-        for key, row in list(basis.items()):
-            if row[lead] != 0:
-                basis[key] = [a - row[lead] * b for a, b in zip(row, v, strict=True)]
-        basis[lead] = v
-    return basis
-
-
-def derivable_small_groups(people: int, released: list[frozenset[int]], k: int
-                           ) -> list[frozenset[int]]:
-    """Every set of 1..k-1 respondents whose answers some linear combination of the
-    released sums gives exactly."""
-    if not released:
-        return []
-    vectors = [[Fraction(1 if p in s else 0) for p in range(people)] for s in released]
-    basis = span_basis(vectors)
-    # Atoms: respondents in exactly the same released sets (the span is constant on them).
-    signature: dict[tuple[bool, ...], set[int]] = defaultdict(set)
-    for p in range(people):
-        signature[tuple(p in s for s in released)].add(p)
-    small = [frozenset(a) for a in signature.values() if len(a) < k]
-    found = []
-    for size in range(1, len(small) + 1):
-        for combo in itertools.combinations(small, size):
-            group = frozenset().union(*combo)
-            if not 1 <= len(group) <= k - 1:
-                continue
-            target = [Fraction(1 if p in group else 0) for p in range(people)]
-            if not any(_reduce(basis, target)):
-                found.append(group)
-    return found
 
 
 def attack(world: World, shown) -> None:
