@@ -67,7 +67,16 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-_DUMMY_HASH = _hasher.hash("not a real password, used to even out timing")
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    """A hash made with the current hasher's parameters, checked when there is no account so
+    that a miss costs the same as a wrong password."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("not a real password, used to even out timing"))
+    return _dummy[1]
 
 
 def check_new_password(password: str) -> None:
@@ -94,11 +103,11 @@ def authenticate(session: Session, email: str, password: str,
     begin_write(session)
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         session.rollback()
         return None
     if now is not None and locked(user, now):
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         session.rollback()
         return None
     if not verify_password(user.password_hash, password):
