@@ -244,6 +244,37 @@ def disable_totp(session: Session, user_id: int) -> None:
     session.commit()
 
 
+def clear_totp(session: Session, user_id: int) -> None:
+    """An admin's way out for someone who lost both phone and recovery codes: two-factor is
+    removed and every session ends; an HR or admin account must set it up again at its next
+    sign-in."""
+    begin_write(session)
+    user = session.get(User, user_id)
+    if user is None:
+        session.rollback()
+        raise InvalidInput("No such account.", {"user": "not found"})
+    user.totp_cipher, user.totp_last_step = None, None
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    user.session_version = (user.session_version or 0) + 1
+    session.commit()
+
+
+def set_totp_secret(session: Session, user_id: int, secret: str, box: SecretBox) -> list[str]:
+    """Turn two-factor on with a known secret, without a first code (the demo organisation
+    and scripted set-ups); returns new recovery codes."""
+    begin_write(session)
+    try:
+        pyotp.TOTP(secret).now()
+    except Exception as exc:  # binascii.Error and friends for a malformed base32 secret
+        session.rollback()
+        raise InvalidInput("Not a TOTP secret.", {"secret": "use base32 (A-Z, 2-7)"}) from exc
+    user = session.get(User, user_id)
+    user.totp_cipher, user.totp_last_step = box.seal(secret), None
+    codes = _new_recovery_codes(session, user.id)
+    session.commit()
+    return codes
+
+
 def regenerate_recovery_codes(session: Session, user_id: int) -> list[str]:
     begin_write(session)
     codes = _new_recovery_codes(session, user_id)

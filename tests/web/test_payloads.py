@@ -149,6 +149,10 @@ def test_every_page_and_export_neutralises_the_corpus(seeded):
                         seen_csv += 1
                         if found := _formula_cells(body):
                             problems.append(f"{where}: formula cells {found[:3]}")
+                    elif kind == "application/pdf":
+                        raw = response.get_data()
+                        if any(m in raw for m in (b"/JavaScript", b"/JS ", b"/Launch")):
+                            problems.append(f"{where}: active content in a PDF")
                     elif kind == "application/json":
                         assert response.headers["X-Content-Type-Options"] == "nosniff"
                     response.close()
