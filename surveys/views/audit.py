@@ -100,6 +100,7 @@ def _action_filter() -> str | None:
 
 @bp.get("/audit")
 @roles_required(*AUDIT_ROLES)
+@audited("audit.view")
 def log():
     try:
         page = max(1, min(int(request.args.get("page", "1")), 100000))
