@@ -480,10 +480,10 @@ def comments_subject(team_id: int, period: str) -> str:
 
 
 def period_label(period: str) -> str:
-    """What a date in a comment becomes: ``"Q4 2026"`` or ``"Nov 2026"``."""
+    """What a date in a comment becomes: ``"2026 Q4"`` or ``"Nov 2026"`` (as on the pages)."""
     year, part = period.split("-")
     if part.startswith("Q"):
-        return f"{part} {year}"
+        return f"{year} {part}"
     return datetime(int(year), int(part), 1).strftime("%b %Y")
 
 

@@ -1,0 +1,100 @@
+"""The single gate (analysis.release.decide) and the rules it adds to release guard v1:
+periods, complementary suppression, the differencing audit, comment pools."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from analysis import release
+from analysis.audit import ReleaseLedger
+from analysis.release import Reason
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def test_order_of_the_checks():
+    assert release.decide(7, 5, period_over=False).reason == Reason.PERIOD_NOT_OVER
+    assert release.decide(0, 5).reason == Reason.NO_RESPONSES
+    assert release.decide(4, 5).reason == Reason.BELOW_MINIMUM
+    assert release.decide(9, 5, suppressed=True).reason == Reason.SUPPRESSED
+    assert release.decide(5, 5).allowed
+
+
+def test_the_audit_refuses_a_difference_in_plain_words():
+    ledger = ReleaseLedger({"a": 5, "b": 2}, k=5)
+    assert release.decide(5, 5, cells={"a"}, ledger=ledger).allowed
+    ledger.record({"a"})
+    refused = release.decide(7, 5, cells={"a", "b"}, ledger=ledger)
+    assert refused.reason == Reason.DIFFERENCING and not refused.allowed
+    assert "fewer than 5 people" in refused.message
+    assert "2" not in refused.message  # never says how small the hidden group is
+
+
+def test_an_audit_that_runs_out_of_budget_refuses():
+    # Safe for k = 3, but proving it takes more than one search state (see test_audit.py).
+    sizes = {"a": 1, "b": 1, "c": 1, "d": 2, "e": 4}
+    history = [(1, "abcde"), (2, "be")]
+    assert release.decide(3, 3, cells="ace", ledger=ReleaseLedger(sizes, 3, history)).allowed
+    tight = ReleaseLedger(sizes, 3, history, node_budget=1)
+    assert release.decide(3, 3, cells="ace", ledger=tight).reason == Reason.AUDIT_LIMIT
+
+
+def test_the_gate_needs_cells_and_a_strong_enough_ledger():
+    with pytest.raises(ValueError):
+        release.decide(5, 5, ledger=ReleaseLedger({"a": 5}, k=5))
+    with pytest.raises(ValueError):
+        release.decide(5, 5, cells={"a"}, ledger=ReleaseLedger({"a": 5}, k=3))
+    with pytest.raises(ValueError):
+        release.decide(-1, 5)
+    with pytest.raises(ValueError):
+        release.decide(5, 2)
+
+
+def test_every_reason_has_words():
+    for reason in Reason:
+        assert release.Decision(False, reason, 5).message
+
+
+def test_cut_release_hides_the_smallest_shown_cell_when_the_rest_is_small():
+    cut = release.cut_release(17, {"direct": 6, "helped": 8, "observed": 3}, 5)
+    assert cut.shown == ("helped",) and cut.remainder == 9
+
+
+def test_hierarchy_release_protects_the_parent_minus_child():
+    parents = {"org": None, "a": "org", "b": "org"}
+    assert release.hierarchy_release(parents, {"org": 13, "a": 10, "b": 3}, 5).shown == \
+        frozenset({"org"})
+
+
+@pytest.mark.parametrize("when, grain, period", [
+    (datetime(2026, 1, 1, tzinfo=UTC), "quarter", "2026-Q1"),
+    (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), "quarter", "2026-Q4"),
+    (datetime(2026, 11, 20, tzinfo=UTC), "month", "2026-11"),
+])
+def test_calendar_periods(when, grain, period):
+    assert release.calendar_period(when, grain) == period
+
+
+def test_a_period_is_over_only_after_its_last_day():
+    assert release.period_over("2026-Q3", NOW) and not release.period_over("2026-Q4", NOW)
+    assert release.period_over("2026-10", NOW) and not release.period_over("2026-11", NOW)
+    assert release.period_over("2025-12", NOW)
+    with pytest.raises(ValueError):
+        release.calendar_period(NOW, "week")
+
+
+def test_comments_need_k_different_authors():
+    # one survey, 5 comments: 5 people (one comment each per survey)
+    assert release.comments_release({1: 5}, 1, 5, period_over=True).allowed
+    # two surveys of 3, the same people invited to both: maybe only 3 people
+    assert release.comments_release({1: 3, 2: 3}, 2, 5, period_over=True).reason \
+        == Reason.FEW_COMMENTERS
+    # nobody was invited to both: 6 people
+    assert release.comments_release({1: 3, 2: 3}, 1, 5, period_over=True).allowed
+    assert release.comments_release({1: 9}, 1, 5, period_over=False).reason \
+        == Reason.PERIOD_NOT_OVER
+    assert not release.comments_release({}, 0, 5, period_over=True).allowed
+    with pytest.raises(ValueError):
+        release.distinct_authors_at_least({1: -1}, 1)
