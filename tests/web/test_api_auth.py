@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 
 import pytest
 from sqlalchemy import func, select
@@ -119,8 +123,6 @@ def test_the_window_is_five_minutes(app, client, offset, accepted):
 
 def test_a_replayed_signature_is_refused(signed, db):
     body = incident()
-    import json
-
     raw = json.dumps(body).encode()
     headers = signed.headers(raw)
     first = signed.client.post("/api/v1/incidents", data=raw, headers=headers,
@@ -198,3 +200,20 @@ def test_admin_page_lists_keys_without_secrets_and_can_revoke(app, client, db):
     assert revoke.status_code == 302
     db.rollback()
     assert db.get(ApiKey, created.key.id).revoked_at is not None
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_the_shell_signing_recipe_in_the_docs_is_accepted(app, client):
+    created = make_key(app, signing=True)
+    body = json.dumps(incident())
+    stamp = str(int(NOW.timestamp()))
+    script = ('printf \'%s.%s\' "$TS" "$BODY" | openssl dgst -sha256 -hmac "$SECRET" -hex '
+              "| sed 's/^.* //'")
+    digest = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
+                            env={"TS": stamp, "BODY": body, "SECRET": created.signing_secret,
+                                 "PATH": os.environ["PATH"]}).stdout.strip()
+    response = client.post("/api/v1/incidents", data=body, content_type="application/json",
+                           headers={"Authorization": f"Bearer {created.secret}",
+                                    "X-Aftercare-Timestamp": stamp,
+                                    "X-Aftercare-Signature": f"sha256={digest}"})
+    assert response.status_code == 201

@@ -237,3 +237,23 @@ def test_api_needs_no_csrf_token_but_other_forms_still_do(api, client):
 def test_repeat_payload_with_closed_at_in_offset_form(api):
     body = incident(closed_at=(NOW - timedelta(hours=3)).isoformat())
     assert api.post("/api/v1/incidents", body).status_code == 201
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"external_id": "INC\x00-1"}, "external_id"),
+    ({"title": "Line\nbreak"}, "title"),
+    ({"participants": ["a\x00b@example.org"]}, "participants[0]"),
+    ({"closed_at": "0001-01-01T00:00:00+23:59"}, "closed_at"),
+    ({"open_delay": "9999999d"}, "open_delay"),
+    ({"duration": "24h\n"}, "duration"),
+])
+def test_values_that_would_break_the_database_or_the_clock_are_refused(api, db, overrides,
+                                                                      field):
+    assert field in error_of(api.post("/api/v1/incidents", incident(**overrides)),
+                             422)["fields"]
+    assert_nothing_stored(db)
+
+
+def test_ids_and_slugs_out_of_range_are_404(api):
+    assert error_of(api.get(f"/api/v1/surveys/{2**70}"), 404)["code"] == "not_found"
+    assert error_of(api.get("/api/v1/teams/Not%20A%20Slug/periods"), 404)["code"] == "not_found"
