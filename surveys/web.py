@@ -62,12 +62,12 @@ LIMIT_DEFAULTS = {
     "AFTERCARE_LIMIT_API": "300 per minute",
 }
 
-_TOKEN_PATH = re.compile(r"/(s|password/reset)/[^\s\"?]+")
+_TOKEN_PATH = re.compile(r"/(s|password/reset|optout)/[^\s\"?]+")
 
 
 class MaskSurveyLinks(logging.Filter):
     """Access logs never carry a token: ``/s/<token>`` becomes ``/s/[link]``, and the same
-    for ``/password/reset/<token>``."""
+    for ``/password/reset/<token>`` and ``/optout/<token>``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:

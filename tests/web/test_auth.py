@@ -303,6 +303,10 @@ def test_reset_links_are_masked_in_logs():
                                ("/password/reset/abcDEF123_-xyz",), None)
     MaskSurveyLinks().filter(record)
     assert record.args == ("/password/reset/[link]",)
+    record = logging.LogRecord("werkzeug", logging.INFO, "", 0, "POST /optout/Mg.xm5Q HTTP/1.1",
+                               (), None)
+    MaskSurveyLinks().filter(record)
+    assert record.msg == "POST /optout/[link] HTTP/1.1"
 
 
 # --- headers and cookies ----------------------------------------------------------------------
