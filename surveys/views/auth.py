@@ -194,8 +194,14 @@ def two_factor():
         secret = service.new_totp_secret()
         session[SETUP_SECRET] = secret
         return _setup_page(secret, None, 200 if request.method == "GET" else 400)
+    db = get_session()
+    if service.has_totp(current_user) and not service.verify_second_factor(
+            db, current_user.id, request.form.get("current", "")[:64], _box(), now()):
+        # Moving to a new app needs the old factor: a borrowed session cannot swap it.
+        return _setup_page(secret, "Enter a current code from your old app, or a recovery "
+                                   "code, to move to a new one.", 400)
     try:
-        codes = service.enable_totp(get_session(), current_user.id, secret,
+        codes = service.enable_totp(db, current_user.id, secret,
                                     request.form.get("code", "")[:64], _box(), now())
     except InvalidInput as exc:
         return _setup_page(secret, exc.fields.get("code", exc.message), 400)

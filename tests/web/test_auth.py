@@ -351,3 +351,28 @@ def test_session_cookie_is_httponly_and_lax(client):
 def test_signed_in_pages_are_not_cached(client):
     Manager(client).login("manager@example.org")
     assert client.get("/incidents").headers["Cache-Control"] == "no-store"
+
+
+def test_moving_to_a_new_app_needs_the_old_factor(client, db):
+    import pyotp
+
+    Manager(client).login("hr@example.org")
+    page = client.get("/account/two-factor")
+    with client.session_transaction() as session:
+        secret = session["totp_setup"]
+    new_code = pyotp.TOTP(secret).at(NOW)
+    refused = client.post("/account/two-factor", data={
+        "code": new_code, "current": "000000", "csrf_token": csrf_from(page.text)})
+    assert refused.status_code == 400
+    assert auth.SecretBox(app_secret()).open(user(db, "hr@example.org").totp_cipher) != secret
+    codes = auth.regenerate_recovery_codes(db, user(db, "hr@example.org").id)
+    moved = client.post("/account/two-factor", data={
+        "code": new_code, "current": codes[0], "csrf_token": csrf_from(page.text)})
+    assert moved.status_code == 200
+    assert auth.SecretBox(app_secret()).open(user(db, "hr@example.org").totp_cipher) == secret
+
+
+def app_secret() -> str:
+    from support import SECRET
+
+    return SECRET
