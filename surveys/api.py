@@ -104,7 +104,8 @@ def requires(scope: str | None) -> Callable:
             g.api_key = apikeys.authenticate(
                 get_session(), request.headers.get("Authorization"), scope,
                 request.headers.get(apikeys.TIMESTAMP_HEADER),
-                request.headers.get(apikeys.SIGNATURE_HEADER), body, secret_box(), now())
+                request.headers.get(apikeys.SIGNATURE_HEADER), body, secret_box(), now(),
+                target=f"{request.method} {request.full_path}")
             return view(*args, **kwargs)
 
         return wrapper

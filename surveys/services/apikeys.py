@@ -152,9 +152,12 @@ def authenticate(
     body: bytes,
     box: SecretBox,
     now: datetime,
+    target: str = "",
 ) -> ApiKey:
     """Check a request's key, scope (``None``: any) and, for keys with a signing secret,
-    its signature.
+    its signature. ``target`` (method and path) is part of what makes a request unique for
+    the replay check: the signature itself covers only the timestamp and the body, so two
+    different GETs signed in the same second carry the same signature.
 
     One short write transaction: records the accepted signature (refusing a replay) and,
     at most every few minutes, when the key was last used.
@@ -177,7 +180,7 @@ def authenticate(
     if key.signing_cipher is not None:
         try:
             _check_signature(session, box.open(key.signing_cipher), timestamp, signature,
-                             body, now)
+                             body, now, target)
         except BadSignature:
             session.rollback()
             raise
@@ -192,7 +195,7 @@ def authenticate(
 
 
 def _check_signature(session: Session, signing_secret: str, timestamp: str | None,
-                     signature: str | None, body: bytes, now: datetime) -> None:
+                     signature: str | None, body: bytes, now: datetime, target: str) -> None:
     if not timestamp or not signature:
         raise BadSignature(f"This API key signs requests: send {TIMESTAMP_HEADER} and "
                            f"{SIGNATURE_HEADER}.")
@@ -208,7 +211,7 @@ def _check_signature(session: Session, signing_secret: str, timestamp: str | Non
     expected = sign(signing_secret, timestamp, body)
     if not hmac.compare_digest(expected, "sha256=" + match.group(1).lower()):
         raise BadSignature("The signature does not match the body and timestamp.")
-    seen = hashlib.sha256(match.group(1).lower().encode("ascii")).hexdigest()
+    seen = hashlib.sha256(f"{target}\n{match.group(1).lower()}".encode()).hexdigest()
     session.execute(delete(SeenSignature).where(SeenSignature.expires_at < now))
     if session.get(SeenSignature, seen) is not None:
         raise BadSignature("This signature was used before: a replayed request.")

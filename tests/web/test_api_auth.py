@@ -217,3 +217,12 @@ def test_the_shell_signing_recipe_in_the_docs_is_accepted(app, client):
                                     "X-Aftercare-Timestamp": stamp,
                                     "X-Aftercare-Signature": f"sha256={digest}"})
     assert response.status_code == 201
+
+
+def test_two_different_gets_signed_in_the_same_second_are_both_accepted(signed):
+    # The signature covers timestamp and body only, so both carry the same signature; the
+    # replay check tells requests apart by method and path as well.
+    assert signed.get("/api/v1/surveys/1").status_code == 404
+    assert signed.get("/api/v1/surveys/2").status_code == 404
+    assert signed.get("/api/v1/teams/payments/periods").status_code == 200
+    assert error_of(signed.get("/api/v1/surveys/1"), 401)["code"] == "bad_signature"
