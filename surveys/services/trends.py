@@ -472,9 +472,13 @@ def learning_outcomes(session: Session, team_ids: Sequence[int] | None,
     These describe incidents, not answers, so they need no release guard; they are shown
     for a team or the organisation as a whole and never as a ranking of teams.
     """
+    if not periods:
+        return LearningOutcomes(())
     query = (select(Survey.closed_at, Incident.kind, Incident.system_changes, Incident.repeat)
              .join(Incident, Incident.id == Survey.incident_id)
-             .where(Survey.status == "closed"))
+             .where(Survey.status == "closed",
+                    Survey.closed_at >= min(period_start(p) for p in periods),
+                    Survey.closed_at < max(period_end(p) for p in periods)))
     if team_ids is not None:
         query = query.where(Survey.team_id.in_(list(team_ids)))
     wanted = set(periods)

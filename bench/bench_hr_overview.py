@@ -1,0 +1,381 @@
+"""HR overview: render time against a hand-written SQL GROUP BY over the raw answers.
+
+An organisation of 200 teams and 24 months of closed surveys (two per team and month, 9,600
+surveys) with 1,000,000 generated responses in the ``response`` table, and sealed counts
+computed from exactly those responses (the same counts ``analysis.sealing.seal`` would give,
+checked on a sample), folded into period totals by ``trends.refresh``. Generation is not
+timed.
+
+Timed, in a child process so that its peak memory is the overview's own:
+
+* ``hr_overview_render``: ``GET /hr`` through the test client (service + template), median
+  of repeated requests. The overview is computed once per release state and cached (a new
+  closed survey or a new quarter is a new key), so this is what every request after the
+  first costs.
+* ``hr_overview_first_render``: the same request right after the cache is cleared, i.e. the
+  first request after a release (median of a few).
+* baseline ``group_by_raw``: one SQL statement over all raw responses joined to their survey,
+  ``GROUP BY team, quarter`` with a favourable and an answered count per statement: the
+  team x construct figures of every quarter the overview can show. Median, same run, same
+  database file.
+* ``group_by_raw_latest_quarter``: the same restricted to the quarter the heatmap shows
+  (response rows reached through the survey index), reported for comparison.
+
+Peak memory is the child's ``ru_maxrss`` (whole process: Python, SQLite cache, templates).
+
+Run with ``.venv/bin/python -m bench hr_overview``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import secrets
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from bench.harness import Result
+
+TEAMS = int(os.environ.get("BENCH_HR_TEAMS", 200))  # smaller for a quick try-out only
+MONTHS = 24
+SURVEYS_PER_MONTH = 2
+RESPONSES = int(os.environ.get("BENCH_HR_RESPONSES", 1_000_000))
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+FIRST_MONTH = (2024, 11)  # 24 months: Nov 2024 .. Oct 2026, all complete by NOW
+KINDS = ("availability", "security", "data", "other")
+INVOLVEMENT = ("direct", "responder", "observer", "unsaid")
+PRACTICES = ("practice_author", "practice_root_cause")
+SECRET = "bench-secret-" + "x" * 40
+
+
+def _app(db_path: Path):
+    from app import create_app
+    from surveys import db as dbmod
+
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": SECRET, "DATABASE_URL": f"sqlite:///{db_path}",
+        "AFTERCARE_NOW": NOW,
+    })
+    dbmod.create_all(dbmod.get_engine(app))
+    return app
+
+
+def _month(i: int) -> tuple[int, int]:
+    year, month = FIRST_MONTH
+    month += i - 1
+    return year + month // 12, month % 12 + 1
+
+
+def generate(db_path: Path) -> dict:
+    """Build the organisation; return facts the timed child needs."""
+    from surveys import db as dbmod
+    from surveys import items
+    from surveys.services import admin, trends
+
+    app = _app(db_path)
+    rng = np.random.default_rng(20261127)
+    with dbmod.session_scope(app) as session:
+        admin.set_policies(session, {"neutral_author", "contributing_factors", "blameless",
+                                     "support_offered"}, NOW - timedelta(days=800))
+        hr = admin.add_user(session, "hr@example.org", "HR", "correct horse battery", "hr")
+        hr_id = hr.id
+        import pyotp
+
+        from surveys.services import auth
+
+        totp = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # HR accounts must have two-factor on
+        earlier = NOW - timedelta(minutes=5)
+        auth.enable_totp(session, hr_id, totp, pyotp.TOTP(totp).at(earlier),
+                         auth.SecretBox(SECRET), earlier)
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    con.executemany("INSERT INTO team (id, slug, name) VALUES (?, ?, ?)",
+                    [(t, f"team-{t:03d}", f"Team {t:03d}") for t in range(1, TEAMS + 1)])
+    n_surveys = TEAMS * MONTHS * SURVEYS_PER_MONTH
+    sizes = rng.multinomial(RESPONSES - 5 * n_surveys, np.ones(n_surveys) / n_surveys) + 5
+    incidents, surveys = [], []
+    sid = 0
+    survey_team = np.zeros(n_surveys + 1, dtype=np.int64)
+    for team in range(1, TEAMS + 1):
+        for m in range(MONTHS):
+            year, month = _month(m)
+            for j in range(SURVEYS_PER_MONTH):
+                sid += 1
+                closed = datetime(year, month, 5 + 12 * j, 9, 0)
+                kind = KINDS[int(rng.integers(0, 4))] if rng.random() < 0.6 else KINDS[0]
+                incidents.append((sid, team, f"Incident {sid}", kind, "sev3",
+                                  closed - timedelta(days=8), closed - timedelta(days=8),
+                                  int(rng.integers(0, 4)), bool(rng.random() < 0.2)))
+                n = int(sizes[sid - 1])
+                surveys.append((sid, sid, team, "closed", closed - timedelta(days=7), closed,
+                                closed - timedelta(days=3), True, 5, " ".join(PRACTICES),
+                                n + 2, n, closed))
+                survey_team[sid] = team
+    con.executemany(
+        "INSERT INTO incident (id, team_id, title, kind, severity, closed_at, created_at, "
+        "system_changes, repeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", incidents)
+    con.executemany(
+        "INSERT INTO survey (id, incident_id, team_id, status, opens_at, closes_at, remind_at, "
+        "reminded, min_group, practice_ids, invited, respondents, closed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", surveys)
+
+    # Raw responses: a culture per team drifting over time, "Doesn't apply" sometimes.
+    survey_of = np.repeat(np.arange(1, n_surveys + 1), sizes)
+    team_of = survey_team[survey_of]
+    culture = rng.uniform(0.3, 0.8, TEAMS + 1)[team_of] + rng.normal(0, 0.8, RESPONSES) * 0.25
+    statements = items.STATEMENTS
+    answers = np.zeros((RESPONSES, len(statements) + len(PRACTICES)), dtype=np.int64)
+    for j, statement in enumerate(statements):
+        favourable = np.clip(np.rint(1 + 4 * culture + rng.normal(0, 1, RESPONSES)), 1, 5)
+        value = 6 - favourable if statement.reverse else favourable
+        value[rng.random(RESPONSES) < 0.05] = 0
+        answers[:, j] = value
+    for j in range(len(PRACTICES)):
+        answers[:, len(statements) + j] = rng.choice([1, 2, 3], RESPONSES, p=[0.3, 0.5, 0.2])
+    involvement = rng.integers(0, 4, RESPONSES)
+    columns = ["id", "survey_id", "team_id", "involvement", *(s.id for s in statements),
+               *PRACTICES]
+    sql = (f"INSERT INTO response ({', '.join(columns)}) "
+           f"VALUES ({', '.join('?' * len(columns))})")
+    inv_names = np.array(INVOLVEMENT, dtype=object)
+    for start in range(0, RESPONSES, 100_000):
+        stop = min(start + 100_000, RESPONSES)
+        block = answers[start:stop].tolist()
+        con.executemany(sql, (
+            (secrets.token_hex(16), int(s), int(t), inv, *row)
+            for s, t, inv, row in zip(survey_of[start:stop].tolist(),
+                                      team_of[start:stop].tolist(),
+                                      inv_names[involvement[start:stop]].tolist(), block,
+                                      strict=True)))
+    con.commit()
+
+    # Sealed counts from exactly these responses, vectorised (same keys as sealing.seal).
+    sealed: list[tuple] = []
+
+    def add_counts(keys: np.ndarray, values: np.ndarray, inv: np.ndarray, item: str) -> None:
+        cells = [("all", "", np.ones(len(keys), dtype=bool))]
+        cells += [("involvement", INVOLVEMENT[c], inv == c) for c in range(4)]
+        for cut, cut_value, mask in cells:
+            uniq, counts = np.unique(keys[mask] * 64 + values[mask], return_counts=True)
+            sealed.extend((int(u // 64), cut, cut_value, item, int(u % 64), int(c))
+                          for u, c in zip(uniq.tolist(), counts.tolist(), strict=True))
+
+    add_counts(survey_of, np.zeros(RESPONSES, dtype=np.int64), involvement, "_n")
+    for j, item in enumerate([s.id for s in statements] + list(PRACTICES)):
+        add_counts(survey_of, answers[:, j], involvement, item)
+    for construct in items.CONSTRUCTS:
+        idx = [j for j, s in enumerate(statements) if s.construct == construct.id]
+        raw = answers[:, idx]
+        reverse = np.array([statements[j].reverse for j in idx])
+        keyed = np.where(raw == 0, 0, np.where(reverse, 6 - raw, raw))
+        counted = (raw > 0).sum(axis=1)
+        has = counted > 0  # respondents with no countable answer have no construct score
+        sixths = keyed[has].sum(axis=1) * 6 // counted[has]
+        add_counts(survey_of[has], sixths, involvement[has], f"construct:{construct.id}")
+    con.executemany("INSERT INTO sealed_count (survey_id, cut, cut_value, item, value, count) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", sealed)
+    con.commit()
+    _check_sealing(con, items)
+    con.close()
+    with dbmod.session_scope(app) as session:
+        while trends.refresh(session, limit=1000):
+            pass
+    dbmod.get_engine(app).dispose()
+    return {"hr_id": hr_id, "sealed_rows": len(sealed)}
+
+
+def _check_sealing(con: sqlite3.Connection, items) -> None:
+    """The vectorised counts equal analysis.sealing.seal on a few surveys' raw rows."""
+    from analysis.sealing import seal
+    from surveys.services.lifecycle import STATEMENT_KEYS
+
+    names = ["involvement", *items.STATEMENT_IDS, *PRACTICES]
+    last = con.execute("SELECT max(id) FROM survey").fetchone()[0]
+    for survey_id in (1, last // 2, last):
+        rows = [dict(zip(names, r, strict=True)) for r in con.execute(
+            f"SELECT {', '.join(names)} FROM response WHERE survey_id = ?", (survey_id,))]
+        expected = seal(rows, STATEMENT_KEYS, PRACTICES)
+        got = {(c, v, i, val): n for c, v, i, val, n in con.execute(
+            "SELECT cut, cut_value, item, value, count FROM sealed_count WHERE survey_id = ?",
+            (survey_id,))}
+        if got != dict(expected):
+            raise RuntimeError(f"sealed counts of survey {survey_id} differ from seal()")
+
+
+GROUP_BY = """
+SELECT s.team_id,
+       strftime('%Y', s.closed_at) || '-Q' ||
+         ((CAST(strftime('%m', s.closed_at) AS INTEGER) + 2) / 3) AS quarter,
+       COUNT(*) AS n,
+       {sums}
+FROM response r JOIN survey s ON s.id = r.survey_id
+WHERE s.status = 'closed' {where}
+GROUP BY s.team_id, quarter
+"""
+
+
+def _group_by_sql(where: str = "") -> str:
+    from surveys import items
+
+    sums = []
+    for s in items.STATEMENTS:
+        good = "(1, 2)" if s.reverse else "(4, 5)"
+        sums.append(f"SUM(r.{s.id} IN {good}) AS {s.id}_fav")
+        sums.append(f"SUM(r.{s.id} BETWEEN 1 AND 5) AS {s.id}_n")
+    return GROUP_BY.format(sums=",\n       ".join(sums), where=where)
+
+
+def group_by_figures(con: sqlite3.Connection, where: str = "", params=()) -> dict:
+    """Team x construct percent favourable per quarter, straight from raw answers."""
+    from surveys import items
+
+    out = {}
+    cursor = con.execute(_group_by_sql(where), params)
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        record = dict(zip(names, row, strict=True))
+        for construct in items.CONSTRUCTS:
+            pcts = [100 * record[f"{s.id}_fav"] / record[f"{s.id}_n"]
+                    for s in items.statements_of(construct.id) if record[f"{s.id}_n"] >= 5]
+            out[(record["team_id"], record["quarter"], construct.id)] = (
+                sum(pcts) / len(pcts) if pcts and record["n"] >= 5 else None)
+    return out
+
+
+def _median(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _peak_rss_kb() -> int:
+    """This process's peak resident memory. ``VmHWM`` belongs to the process image, while
+    ``ru_maxrss`` survives exec on Linux and would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def measure(db_path: Path, hr_id: int) -> dict:
+    """In the child: time the overview and the GROUP BY; report peak memory."""
+    import tracemalloc
+
+    from surveys import db as dbmod
+    from surveys.services import trends
+    from surveys.web import SESSION_SEEN, SESSION_SINCE, SESSION_VERSION
+
+    app = _app(db_path)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(hr_id)
+        session["_fresh"] = True
+        session[SESSION_VERSION] = 0
+        session[SESSION_SEEN] = session[SESSION_SINCE] = NOW.timestamp()
+
+    def render() -> None:
+        response = client.get("/hr")
+        if response.status_code != 200 or "Team 001" not in response.text:
+            raise RuntimeError(f"overview failed: {response.status_code} {response.headers}")
+
+    def first_render() -> None:
+        trends.clear_cache()
+        render()
+
+    tracemalloc.start()
+    render()  # warm up: templates compiled, cache filled
+    first = _median(first_render, 3)
+    warm = _median(render, 15)
+    python_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    # The same figures from raw answers, checked against the page's heatmap.
+    with dbmod.session_scope(app) as session:
+        view = trends.overview(session, NOW, 5)
+        page_cells = {(row.team.id, view.period, cell.construct): cell.pct
+                      for row in view.heatmap for cell in row.cells}
+    con = sqlite3.connect(db_path)
+    raw = group_by_figures(con)
+    mismatched = sum(
+        1 for key, pct in page_cells.items()
+        if pct is not None and (raw.get(key) is None or abs(raw[key] - pct) > 1e-9))
+    baseline = _median(lambda: group_by_figures(con), 5)
+    start, end = trends.period_start(view.period), trends.period_end(view.period)
+    latest = _median(lambda: group_by_figures(
+        con, "AND s.closed_at >= ? AND s.closed_at < ?",
+        (start.replace(tzinfo=None).isoformat(" "), end.replace(tzinfo=None).isoformat(" "))),
+        5)
+    con.close()
+    rss_kb = _peak_rss_kb()
+    return {"warm": warm, "first": first, "baseline": baseline, "latest": latest,
+            "rss_mb": rss_kb / 1024, "python_peak_mb": python_peak / 2**20,
+            "cells": len(page_cells), "mismatched": mismatched}
+
+
+def _child(*args: str) -> dict:
+    """Run this module in a fresh interpreter and return the JSON on its last line."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-m", "bench.bench_hr_overview", *args],
+                          capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run() -> list[Result]:
+    with tempfile.TemporaryDirectory() as tmp:
+        # BENCH_HR_DB keeps the generated database for another run (generation takes minutes).
+        db_path = Path(os.environ.get("BENCH_HR_DB") or Path(tmp) / "bench.db")
+        started = time.perf_counter()
+        if db_path.exists():
+            facts = {"hr_id": 1, "sealed_rows": "reused"}
+        else:  # generated in its own process, so its memory is not the measured child's
+            facts = _child("--generate", str(db_path))
+        print(f"generated {RESPONSES:,} responses, {facts['sealed_rows']} sealed counts in "
+              f"{time.perf_counter() - started:.0f} s (not timed)", flush=True)
+        figures = _child("--measure", str(db_path), str(facts["hr_id"]))
+    if figures["mismatched"]:
+        raise RuntimeError(f"{figures['mismatched']} heatmap cells differ from the GROUP BY")
+    print(f"overview {figures['warm'] * 1000:.1f} ms (first after a release "
+          f"{figures['first'] * 1000:.0f} ms), GROUP BY over raw answers "
+          f"{figures['baseline'] * 1000:.0f} ms (latest quarter only "
+          f"{figures['latest'] * 1000:.0f} ms), ratio {figures['warm'] / figures['baseline']:.4f}"
+          f"; peak memory {figures['rss_mb']:.0f} MB (Python allocations "
+          f"{figures['python_peak_mb']:.0f} MB); {figures['cells']} heatmap cells checked "
+          "against the GROUP BY", flush=True)
+    return [
+        Result("hr_overview_render", figures["warm"], "s", figures["baseline"],
+               figures["warm"] / figures["baseline"], "ratio <= 0.1"),
+        Result("hr_overview_first_render", figures["first"], "s", figures["baseline"],
+               figures["first"] / figures["baseline"], "reported"),
+        Result("hr_overview_vs_latest_quarter_group_by", figures["warm"], "s",
+               figures["latest"], figures["warm"] / figures["latest"], "reported"),
+        Result("hr_overview_peak_memory", figures["rss_mb"], "MB", 300.0,
+               figures["rss_mb"] / 300.0, "ratio <= 1 (under 300 MB)"),
+    ]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--measure":
+        print(json.dumps(measure(Path(sys.argv[2]), int(sys.argv[3]))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--generate":
+        print(json.dumps(generate(Path(sys.argv[2]))))
+    else:
+        for result in run():
+            print(result)
