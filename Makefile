@@ -40,6 +40,7 @@ chromium: $(CHROMIUM)
 # The whole suite, browser and slow tests included.
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r surveys analysis app.py --severity-level medium
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Everyday loop: skips the browser and slow tests.

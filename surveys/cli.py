@@ -9,13 +9,15 @@ from datetime import UTC, datetime
 import click
 from flask import Flask, current_app, render_template
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
 from analysis import language
 from surveys import db as dbmod
 from surveys.errors import DomainError
 from surveys.mail import backend_from_url
+from surveys.models import User
 from surveys.outbox import Rendered, flush
-from surveys.services import admin, checkin, lifecycle
+from surveys.services import admin, auth, checkin, lifecycle
 from surveys.web import now, settings, token_box
 
 team_cli = AppGroup("team", help="Teams.")
@@ -80,6 +82,24 @@ def user_add(email: str, name: str, role: str, teams: tuple[str, ...], password:
     except DomainError as exc:
         raise _fail(exc) from exc
     click.echo(f"Account {user.email} ({user.role}) added.")
+
+
+@user_cli.command("reset-2fa")
+@click.argument("email")
+def user_reset_2fa(email: str) -> None:
+    """Clear an account's second factor and recovery codes (a lost phone); ends its sessions.
+
+    HR and admin accounts are asked to set up a new one at their next sign-in.
+    """
+    session = _session()
+    user = session.scalar(select(User).where(User.email == lifecycle.normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"No account {email}.")
+    try:
+        auth.clear_totp(session, user.id)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Two-factor sign-in cleared for {user.email}.")
 
 
 @policy_cli.command("set")

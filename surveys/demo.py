@@ -16,14 +16,17 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from surveys import db as dbmod
-from surveys import items
+from surveys import demo_extras, items
 from surveys.cli import flush_outbox
 from surveys.models import Invitation, Survey
-from surveys.services import admin, lifecycle, participant
+from surveys.services import admin, auth, lifecycle, participant
 from surveys.tokens import hash_token
 from surveys.web import settings, token_box
 
 DEMO_PASSWORD = "aftercare-demo"
+# HR and admin accounts need a second factor. The demo's is published on purpose (README):
+# add it to any authenticator app, or print the current code with pyotp.
+DEMO_TOTP_SECRET = "AFTERCAREDEMOAFTERCAREDEMO234567"
 TEAMS = (
     # slug, name, culture (0 = blame-heavy .. 1 = healthy), people
     ("engineering", "Engineering", None, 0),
@@ -55,6 +58,7 @@ INCIDENTS = (
     ("data", 30, "Analytics bucket briefly public", "security", "sev1", 6, 4),
     ("payments", 14, "Webhook retries flooded a partner", "availability", "sev3", 7, 6),
 )
+CHECKIN_DAYS_AGO = (120, 45)  # two incidents where people asked for a confidential check-in
 OPEN_INCIDENT = ("platform", "Deploy pipeline stuck on a lock file", "availability", "sev3", 8)
 COMMENTS = (
     "Having someone from another team facilitate helped a lot.",
@@ -135,8 +139,12 @@ def demo_command(reset: bool, no_mail: bool) -> None:
             roster[slug].append(email)
     admin.add_user(session, "maria@example.org", "Maria (manager)", DEMO_PASSWORD, "manager",
                    ["payments", "platform"])
-    admin.add_user(session, "hana@example.org", "Hana (HR)", DEMO_PASSWORD, "hr")
-    admin.add_user(session, "adam@example.org", "Adam (admin)", DEMO_PASSWORD, "admin")
+    accounts = {}
+    for email, name, role in (("hana@example.org", "Hana (HR)", "hr"),
+                              ("adam@example.org", "Adam (admin)", "admin")):
+        user = accounts[role] = admin.add_user(session, email, name, DEMO_PASSWORD, role)
+        auth.set_totp_secret(session, user.id, DEMO_TOTP_SECRET,
+                             auth.SecretBox(current_app.config["SECRET_KEY"]))
     config = settings()
     for team, days_ago, title, kind, severity, invited, answered in INCIDENTS:
         closed_at = real_now - timedelta(days=days_ago)
@@ -150,6 +158,9 @@ def demo_command(reset: bool, no_mail: bool) -> None:
         survey = lifecycle.create_incident(session, data, config, token_box(), closed_at)
         lifecycle.open_survey(session, survey.id, token_box(), survey.opens_at)
         _answer_survey(session, survey, answered, culture[team], rng)
+        if days_ago in CHECKIN_DAYS_AGO:
+            demo_extras.add_checkins(session, current_app.config["SECRET_KEY"], config, survey,
+                                     people[:2])
         lifecycle.close_survey(session, survey.id, survey.closes_at)
     team, title, kind, severity, invited = OPEN_INCIDENT
     closed_at = real_now - timedelta(days=1, hours=2)
@@ -158,9 +169,12 @@ def demo_command(reset: bool, no_mail: bool) -> None:
                                  open_delay=timedelta(hours=24), duration=timedelta(days=7))
     survey = lifecycle.create_incident(session, data, config, token_box(), real_now)
     _answer_survey(session, survey, 2, culture[team], rng)
+    demo_extras.add_learning_outcomes(session, accounts["hr"], rng)
     click.echo(f"Demo organisation loaded: {len(TEAMS)} teams, {len(INCIDENTS) + 1} incidents.")
     click.echo(f"Sign in as maria@example.org (manager), hana@example.org (HR) or "
                f"adam@example.org (admin), password {DEMO_PASSWORD!r}.")
+    click.echo(f"HR and admin also need a code from an authenticator app with the key "
+               f"{DEMO_TOTP_SECRET}.")
     if not no_mail:
         click.echo("Invitations for the open survey, printed by the console mail backend:")
         flush_outbox(current_app)

@@ -137,3 +137,13 @@ def test_bad_configuration_stops_start_up_with_the_variable_named(sqlite_url, va
 
     with pytest.raises(ConfigError, match=variable):
         make_app(sqlite_url, **{variable: value})
+
+
+def test_reset_two_factor(runner, db, org):
+    from surveys.services import auth
+
+    result = runner.invoke(args=["user", "reset-2fa", "hr@example.org"])
+    assert result.exit_code == 0, result.output
+    db.rollback()
+    assert not auth.has_totp(db.scalar(select(User).where(User.email == "hr@example.org")))
+    assert runner.invoke(args=["user", "reset-2fa", "nobody@example.org"]).exit_code != 0
