@@ -50,6 +50,7 @@ def _has_control(text: str) -> bool:
     """NUL and other control characters: PostgreSQL refuses NUL in text, nobody needs any."""
     return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
+
 _STATUS = {InvalidInput: 422, NotFound: 404, Forbidden: 403, apikeys.Unauthorized: 401,
            Conflict: 409}
 
