@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import case, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from analysis import flags, release, stats
@@ -454,14 +454,11 @@ class LearningOutcomes:
     by_kind: tuple[LearningRow, ...] = field(default_factory=tuple)
 
 
-def _learning_row(label: str, incidents: Sequence[tuple[int | None, bool | None]]
-                  ) -> LearningRow:
-    changes = [c for c, _ in incidents if c is not None]
-    repeats = [r for _, r in incidents if r is not None]
+def _learning_row(label: str, sums: Sequence[int]) -> LearningRow:
+    reviews, recorded, changes, recorded_repeat, repeats = sums
     return LearningRow(
-        label, len(incidents), len(changes),
-        sum(changes) / len(changes) if changes else None,
-        len(repeats), sum(repeats), 100.0 * sum(repeats) / len(repeats) if repeats else None,
+        label, reviews, recorded, changes / recorded if recorded else None,
+        recorded_repeat, repeats, 100.0 * repeats / recorded_repeat if recorded_repeat else None,
     )
 
 
@@ -470,29 +467,32 @@ def learning_outcomes(session: Session, team_ids: Sequence[int] | None,
     """System changes recorded per review and the repeat incident rate, per period and kind.
 
     These describe incidents, not answers, so they need no release guard; they are shown
-    for a team or the organisation as a whole and never as a ranking of teams.
+    for a team or the organisation as a whole and never as a ranking of teams. Added up in
+    SQL, one small query per period.
     """
-    if not periods:
-        return LearningOutcomes(())
-    query = (select(Survey.closed_at, Incident.kind, Incident.system_changes, Incident.repeat)
-             .join(Incident, Incident.id == Survey.incident_id)
-             .where(Survey.status == "closed",
-                    Survey.closed_at >= min(period_start(p) for p in periods),
-                    Survey.closed_at < max(period_end(p) for p in periods)))
-    if team_ids is not None:
-        query = query.where(Survey.team_id.in_(list(team_ids)))
-    wanted = set(periods)
-    by_period: dict[str, list] = defaultdict(list)
-    by_kind: dict[str, list] = defaultdict(list)
-    grain = grain_of(periods[0]) if periods else "quarter"
-    for closed_at, kind, changes, repeat in session.execute(query):
-        period = period_of(closed_at, grain)
-        if period in wanted:
-            by_period[period].append((changes, repeat))
-            by_kind[kind].append((changes, repeat))
+    by_period: dict[str, list[int]] = {}
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
+    for period in periods:
+        query = (select(Incident.kind, func.count(), func.count(Incident.system_changes),
+                        func.coalesce(func.sum(Incident.system_changes), 0),
+                        func.count(Incident.repeat),
+                        func.coalesce(func.sum(case((Incident.repeat, 1), else_=0)), 0))
+                 .join(Survey, Survey.incident_id == Incident.id)
+                 .where(Survey.status == "closed", Survey.closed_at >= period_start(period),
+                        Survey.closed_at < period_end(period))
+                 .group_by(Incident.kind))
+        if team_ids is not None:
+            query = query.where(Survey.team_id.in_(list(team_ids)))
+        total = [0] * 5
+        for kind, *sums in session.execute(query):
+            for i, value in enumerate(sums):
+                total[i] += int(value)
+                by_kind[kind][i] += int(value)
+        if total[0]:
+            by_period[period] = total
     return LearningOutcomes(
-        tuple(_learning_row(period_label(p), by_period[p]) for p in periods if by_period[p]),
-        tuple(_learning_row(kind, by_kind[kind]) for kind in INCIDENT_KINDS if by_kind[kind]),
+        tuple(_learning_row(period_label(p), by_period[p]) for p in periods if p in by_period),
+        tuple(_learning_row(kind, by_kind[kind]) for kind in INCIDENT_KINDS if kind in by_kind),
     )
 
 
