@@ -542,6 +542,61 @@ class PolicyGap:
 
 
 @dataclass(frozen=True)
+class KindComparison:
+    """Perceived blame in one incident kind against availability incidents."""
+
+    kind: str
+    label: str
+    cliffs_delta: float
+    adjusted_pvalue: float
+    words: str
+
+
+BASE_KIND = "availability"
+
+
+def compare_kinds(kinds: Sequence[CutResult], pooled_kinds: dict[str, Counts]
+                  ) -> tuple[KindComparison, ...]:
+    """Is a security or data incident reviewed with more blame than an outage?
+
+    Respondent-level "perceived blame" scores of each shown kind against availability
+    incidents: two-sided Mann-Whitney U with Cliff's delta (``stats.mann_whitney``),
+    Benjamini-Hochberg across the comparisons (``stats.benjamini_hochberg``). Only kinds the
+    release guard showed take part. A difference is called clear when it survives the
+    false discovery control and |delta| reaches the flags' medium effect (0.33); a
+    significant smaller one is called slight.
+    """
+    shown = {c.key: c for c in kinds if c.shown}
+    if BASE_KIND not in shown:
+        return ()
+    base = results.histogram(pooled_kinds[BASE_KIND], "blame")
+    tests = []
+    for key, cut in shown.items():
+        if key == BASE_KIND:
+            continue
+        scores = results.histogram(pooled_kinds[key], "blame")
+        if sum(scores.values()) and sum(base.values()):
+            tests.append((key, cut.label, stats.mann_whitney(scores, base)))
+    fdr = stats.benjamini_hochberg([t.pvalue for _, _, t in tests], flags.FDR_Q)
+    out = []
+    for (key, label, test), p_adj, rejected in zip(tests, fdr.adjusted, fdr.rejected,
+                                                   strict=True):
+        delta = test.cliffs_delta
+        direction = "more" if delta < 0 else "less"  # blame scores are favourable high
+        if rejected and abs(delta) >= flags.MIN_CLIFFS_DELTA:
+            words = f"{label} incidents were reviewed with clearly {direction} blame than " \
+                    "availability incidents."
+        elif rejected:
+            words = f"{label} incidents were reviewed with slightly {direction} blame than " \
+                    "availability incidents (a small difference)."
+        else:
+            words = f"No clear difference in blame between {label.lower()} and availability " \
+                    "incidents."
+        out.append(KindComparison(key, label, delta, p_adj, words))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class Overview:
     period: str | None
     periods: tuple[str, ...]
@@ -550,6 +605,7 @@ class Overview:
     org_trend: tuple[PeriodResult, ...]
     org_series: tuple[Series, ...]
     kinds: tuple[CutResult, ...]
+    kind_comparisons: tuple[KindComparison, ...]
     involvement: tuple[CutResult, ...]
     policy_gaps: tuple[PolicyGap, ...]
     learning: LearningOutcomes
@@ -643,9 +699,11 @@ def _overview(session: Session, chosen: str | None, quarters: tuple[str, ...], k
     kind_counts: dict[str, list[Counts]] = defaultdict(list)
     for (kind, _p, _), counts in load_counts(session, "kind", list(span)).items():
         kind_counts[kind].append(counts)
-    kinds = _suppressed_cut(span_org, {kd: pooled(cs) for kd, cs in kind_counts.items()},
+    pooled_kinds = {kd: pooled(cs) for kd, cs in kind_counts.items()}
+    kinds = _suppressed_cut(span_org, pooled_kinds,
                             {kd: kd.title() for kd in INCIDENT_KINDS}, k,
                             lambda keys: releases.span_cut_shown(session, "kind", span, keys, k))
+    comparisons = compare_kinds(kinds, pooled_kinds)
     involvement_counts: dict[str, list[Counts]] = defaultdict(list)
     for (code, _p, _), counts in load_counts(session, "org", list(span),
                                               cut="involvement").items():
@@ -680,7 +738,8 @@ def _overview(session: Session, chosen: str | None, quarters: tuple[str, ...], k
         gaps.append(PolicyGap(policy, row, by_subject.get(policy.id)))
     return Overview(
         period=chosen, periods=quarters, span=span, heatmap=tuple(heat), org_trend=org_trend,
-        org_series=org_series, kinds=kinds, involvement=involvement,
+        org_series=org_series, kinds=kinds, kind_comparisons=comparisons,
+        involvement=involvement,
         policy_gaps=tuple(gaps), learning=LearningOutcomes(()),
         flags=page_flags, k=k,
     )

@@ -67,6 +67,13 @@ def test_overview_heatmap_figures(db, org, settings, box):
     assert kinds["availability"].shown and kinds["availability"].n == 6
     assert kinds["security"].shown and kinds["security"].n == 5
     assert not kinds["data"].shown
+    # Blame scores (1..5, favourable high): availability respondents 14/3, 13/3, 11/3, 3,
+    # 13/3, 3; security all 13/3. Each security score beats 3 of the 6, ties 2, loses to 1:
+    # Cliff's delta = (5 * 3 - 5 * 1) / (5 * 6) = 1/3 (security reviewed with less blame).
+    (comparison,) = view.kind_comparisons
+    assert comparison.kind == "security"
+    assert comparison.cliffs_delta == pytest.approx(1 / 3)
+    assert "blame" in comparison.words
     # involvement: direct 3, observer 2 + 5, unsaid 1 of 11; direct and unsaid are below k,
     # leaving 4 hidden, so observers must be hidden too.
     assert not any(c.shown for c in view.involvement)
