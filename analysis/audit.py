@@ -32,10 +32,11 @@ The audit therefore uses the sound criterion
 which implies the atom condition (an atom in ``L`` is such a ``T``). Because every non-empty
 cell holds at least one person, a violating ``T`` has at most ``k - 1`` non-empty cells, and
 only cells with fewer than ``k`` respondents can be part of it. The test is exact: the search
-below finds a violating set whenever one exists, and it verifies every candidate with exact
-rational arithmetic, so a refusal always names a real, computable group. If the search ever
-exceeds its node budget the release is refused (it could not be shown safe), so the audit never
-errs on the unsafe side.
+below finds a violating set that the new release makes computable whenever one exists, and
+it verifies every candidate with exact rational
+arithmetic, so a refusal always names a real, computable group. If the search exceeds its
+node budget the release is refused (it could not be shown safe), so the audit never errs on
+the unsafe side.
 
 Algorithm
 ---------
@@ -43,33 +44,36 @@ The ledger keeps a basis of ``L`` in reduced row echelon form with exact rationa
 "audit expert" of Chin and Ozsoyoglu 1982 keeps the same structure to detect when a single
 value becomes computable). Each basis row has a *pivot* cell, is 1 at its pivot, 0 at every
 other pivot, and holds rationals at the remaining (*free*) cells; a column index maps each free
-cell to the rows that use it. Pivots are chosen among cells with at least ``k`` respondents
-when possible, then the largest cells, so few rows can take part in a small group.
+cell to the rows that use it. A new pivot is chosen where the fewest rows must be updated
+(Markowitz's rule), which keeps the basis sparse.
 
-A vector of ``L`` is fixed by its values at the pivots, so a computable ``T`` is
-``T = S + (free cells where the sum of the rows of S is 1)`` for the set ``S`` of pivots it
-contains, and it is computable exactly when that sum is 0 or 1 at every free cell. A new
-release ``v`` is reduced against the basis (cost: the rows of the pivots inside ``v``). If
-nothing is left, ``v`` adds no information and is allowed. Otherwise the remainder becomes a
-new row and its pivot is eliminated from the rows that use it (the *changed* rows). Assuming
-the earlier releases were safe, every newly computable set has a pivot set ``S`` that contains
-a changed row, weighs at most ``k - 1`` at its pivots, and (for a minimal such set) is
-connected through shared free cells. The search grows ``S`` from each changed row with a
-forced choice at each step:
+In free-cell coordinates the image of a set ``U`` in the quotient by ``L`` is
+``D(U)_f = [f in U] - sum(row_p[f] for pivots p in U)``; ``U`` is computable when it is zero.
+A new release ``v`` is reduced against the basis to its residual ``r`` (cost: the rows of the
+pivots inside ``v``). If ``r = 0`` the release adds nothing and is allowed. Otherwise a set
+``T`` becomes computable exactly when ``D(T) = alpha * r`` with ``alpha != 0``. The search
+builds ``T`` one cell at a time with forced choices, on the basis before the release:
 
-* if the running sum is not 0 or 1 at some free cell, a row using that cell must be added;
-* if it is 0/1 everywhere but weighs ``k`` or more, at least ``m`` of the cells where it is 1
-  must be cancelled (``m`` follows from the weight budget), so by pigeonhole a row using one
-  of the ``(ones - m + 1)`` least-used such cells must be added.
+* every free cell ``f`` has the certificate ``e_f - sum_p row_p[f] e_p`` orthogonal to ``L``,
+  supported on ``f`` and the pivots whose rows use ``f``;
+* while ``D(U)_f`` must still change (``r_f != 0`` but ``D(U)_f = 0``, or ``r_f = 0`` but
+  ``D(U)_f != 0``, or ``D(U)`` and ``r`` not yet proportional at one of two cells), any
+  completion must add a cell of that support, so the search branches over it;
+* only cells that fit the weight budget (``k - 1`` minus the weight so far, or less once a
+  smaller group is found) are tried, so the depth is at most ``k - 1``;
+* completions by a single further cell are not enumerated: two random linear functionals of
+  the quotient, reduced modulo the prime ``2**61 - 1``, give every cell a fingerprint, and the
+  one cell that could complete ``U`` is looked up by fingerprint and confirmed with exact
+  arithmetic. Exact identities over the rationals also hold modulo the prime, so the lookup
+  never misses a real completion; a false match is rejected by the exact check.
 
-The depth is at most ``k - 1``, the branching is the number of rows using a cell, and a
-linear functional tells in O(|S|) whether a found set was already computable before ``v``.
-The tentative update is undone after a check and kept after :meth:`ReleaseLedger.record`.
-Cost of a decision: reducing ``v`` (sum of the lengths of the rows it touches), eliminating
-the new pivot (rows using it times row length) and the bounded search. Worst cases are
-exponential -- deciding whether a subspace holds a small 0/1 vector is a hard combinatorial
-problem in general (cf. Kleinberg, Papadimitriou and Raghavan 2003 on auditing) -- which is
-why the node budget exists and refuses rather than guesses.
+The search runs before the release is recorded; :meth:`ReleaseLedger.record` then adds the
+residual to the basis. Cost of a decision: reducing ``v``, indexing the fingerprints of the
+light cells (linear in the cells) and the bounded search, whose size is the product of the
+certificate supports met on the way (at most ``k - 2`` levels before the lookup). Worst cases
+are exponential -- deciding whether a subspace holds a small 0/1 vector is a hard
+combinatorial problem in general (cf. Kleinberg, Papadimitriou and Raghavan 2003 on
+auditing) -- which is why the node budget exists and refuses rather than guesses.
 
 What this does not cover
 ------------------------
@@ -99,6 +103,7 @@ References
 
 from __future__ import annotations
 
+import random
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -131,6 +136,15 @@ class AuditDecision:
     allowed: bool
     reason: str
     smallest_group: int | None = None
+
+
+_P = (1 << 61) - 1
+
+
+def _mod(x: Number) -> int:
+    if isinstance(x, Fraction):
+        return x.numerator * pow(x.denominator, -1, _P) % _P
+    return x % _P
 
 
 def _norm(x: Number) -> Number:
@@ -200,6 +214,10 @@ class ReleaseLedger:
         self._rows: dict[Cell, dict[Cell, Number]] = {}
         # Free cell -> pivots whose row is nonzero there.
         self._col: dict[Cell, set[Cell]] = {}
+        # Fingerprints (see _row_print): pivot -> pair mod _P, free cell -> random pair.
+        self._print: dict[Cell, tuple[int, int]] = {}
+        self._zval: dict[Cell, tuple[int, int]] = {}
+        self._rng = random.Random(0x5EED)
         self._releases: dict[Hashable, frozenset[Cell]] = {}
         unsafe = []
         for release_id, cells in releases:
@@ -207,7 +225,9 @@ class ReleaseLedger:
             if verify_history and not self.check(cells).allowed:
                 unsafe.append(release_id)
             self._releases[release_id] = cells
-            self._add(self._residual(self._positive(cells)))
+            residual = self._residual(self._positive(cells))
+            if residual:
+                self._add(residual)
         #: Ids of historical releases that exposed a small group (with ``verify_history``).
         self.unsafe_history: tuple[Hashable, ...] = tuple(unsafe)
 
@@ -313,25 +333,21 @@ class ReleaseLedger:
         positive = self._positive(cells)
         total = sum(self._size[c] for c in positive)
         if 0 < total < k:
-            return self._refuse_small(positive, total), False
+            return self._refuse_small(total), False
         residual = self._residual(positive)
         if not residual:
             return AuditDecision(True, _ALREADY_KNOWN), False
-        undo = self._add(residual)
         try:
-            best = self._search(undo)
+            best = self._search(residual)
         except _SearchBudgetExceeded:
-            self._undo(undo)
-            decision = AuditDecision(False, _TOO_COMPLEX)
-            return decision, False
+            return AuditDecision(False, _TOO_COMPLEX), False
         if best is not None:
-            self._undo(undo)
             return AuditDecision(False, _refusal_reason(k), best), False
-        if not keep:
-            self._undo(undo)
+        if keep:
+            self._add(residual)
         return AuditDecision(True, _ALLOWED), True
 
-    def _refuse_small(self, positive: frozenset[Cell], total: int) -> AuditDecision:
+    def _refuse_small(self, total: int) -> AuditDecision:
         return AuditDecision(
             False,
             f"Refused: fewer than {self.k} people are counted in this result, the minimum "
@@ -357,13 +373,12 @@ class ReleaseLedger:
         return {f: _norm(x) for f, x in res.items() if x != 0}
 
     def _pivot_key(self, cell: Cell) -> tuple[int, int, int]:
-        size = self._size[cell]
-        return (0 if size >= self.k else 1, -size, self._order[cell])
+        # Fewest rows to update (Markowitz), which also keeps the search roots few; then
+        # larger cells, which fit the weight budget of a small group less often.
+        return (len(self._col.get(cell, ())), -self._size[cell], self._order[cell])
 
-    def _add(self, residual: dict[Cell, Number]) -> tuple[Cell, dict[Cell, Number], dict]:
-        """Add a reduced, nonzero vector to the basis; return what :meth:`_undo` needs."""
-        if not residual:
-            return None  # type: ignore[return-value]
+    def _add(self, residual: dict[Cell, Number]) -> None:
+        """Add a reduced, nonzero vector to the basis and keep it reduced."""
         pivot = min(residual, key=self._pivot_key)
         scale = residual[pivot]
         new_row = {
@@ -373,13 +388,9 @@ class ReleaseLedger:
         }
         rows, col = self._rows, self._col
         users = col.pop(pivot, set())
-        old_rows: dict[Cell, dict[Cell, Number]] = {}
-        coefs: dict[Cell, Number] = {}
         for q in users:
             row = rows[q]
-            old_rows[q] = dict(row)
             coef = row.pop(pivot)
-            coefs[q] = coef
             for f, x in new_row.items():
                 y = row.get(f, 0) - coef * x
                 if y == 0:
@@ -393,106 +404,148 @@ class ReleaseLedger:
         rows[pivot] = new_row
         for f in new_row:
             col.setdefault(f, set()).add(pivot)
-        return (pivot, old_rows, coefs)
+        for q in (pivot, *users):
+            self._print[q] = self._row_print(rows[q])
 
-    def _undo(self, token: tuple[Cell, dict[Cell, Number], dict]) -> None:
-        pivot, old_rows, _ = token
-        rows, col = self._rows, self._col
-        for f in rows.pop(pivot):
-            s = col[f]
-            s.discard(pivot)
-            if not s:
-                del col[f]
-        for q, old in old_rows.items():
-            for f in rows[q]:
-                s = col[f]
-                s.discard(q)
-                if not s:
-                    del col[f]
-            rows[q] = old
-            for f in old:
-                col.setdefault(f, set()).add(q)
+    # -- fingerprints --------------------------------------------------------------------
+    #
+    # Two random linear functionals on the quotient (free-cell coordinates), reduced modulo
+    # the prime _P, give each cell a fingerprint. Exact identities over the rationals hold
+    # modulo _P too (the denominators here are tiny), so a computable set always has
+    # matching fingerprints; a match is only a candidate, checked with exact arithmetic.
+
+    def _z(self, f: Cell) -> tuple[int, int]:
+        z = self._zval.get(f)
+        if z is None:
+            z = (self._rng.randrange(1, _P), self._rng.randrange(1, _P))
+            self._zval[f] = z
+        return z
+
+    def _row_print(self, row: dict[Cell, Number]) -> tuple[int, int]:
+        a = b = 0
+        for f, x in row.items():
+            z1, z2 = self._z(f)
+            m = _mod(x)
+            a += m * z1
+            b += m * z2
+        return (-a % _P, -b % _P)
+
+    def _cell_print(self, cell: Cell) -> tuple[int, int]:
+        fp = self._print.get(cell)
+        return fp if fp is not None else self._z(cell)
 
     # -- search --------------------------------------------------------------------------
 
-    def _search(self, token: tuple[Cell, dict[Cell, Number], dict]) -> int | None:
-        """Smallest size found of a newly computable group of 1..k-1 respondents, or None."""
-        pivot, _, coefs = token
+    def _search(self, residual: dict[Cell, Number]) -> int | None:
+        """Smallest group of 1..k-1 respondents the new release would make computable.
+
+        Works on the current basis, before the release is added. In free-cell coordinates
+        the image of a set ``U`` in the quotient by the span is
+        ``D(U)_f = [f in U] - sum(row_p[f] for pivots p in U)``, and ``T`` becomes
+        computable with the new release ``v`` exactly when ``D(T) = alpha * r`` for the
+        residual ``r`` of ``v`` and some ``alpha != 0`` (``alpha = 0``: computable before).
+
+        Each free cell ``f`` has the certificate ``e_f - sum_p row_p[f] e_p`` orthogonal to
+        the span; its support is ``f`` and the pivots whose rows use ``f``. A completion
+        ``T`` of ``U`` must add a cell of that support whenever ``D(U)_f`` has to change:
+        when ``r_f != 0`` and ``D(U)_f = 0`` (so every new group meets it), when ``r_f = 0``
+        and ``D(U)_f != 0``, or, by pigeonhole, at one of two cells where ``D(U)`` and ``r``
+        are not yet proportional. The search branches on such a support, keeping only cells
+        that fit the weight budget. Completions by one more cell are not enumerated: they
+        are looked up by fingerprint (``g(x) = -g(U)``) and confirmed exactly.
+        """
         k, size, rows, col = self.k, self._size, self._rows, self._col
-        # phi(row) is the coefficient of the new direction: 0 for untouched rows.
-        phi: dict[Cell, Number] = {q: -c for q, c in coefs.items()}
-        phi[pivot] = 1
-        roots = [p for p in phi if size[p] < k]
-        if not roots:
-            return None
         best: list[int | None] = [None]
         seen: set[frozenset[Cell]] = set()
         budget = [self.node_budget]
 
-        def visit(chosen: frozenset[Cell], total: dict[Cell, Number], w_pivots: int) -> None:
+        # Fingerprint of the residual, and g(x) = h1(x) rho2 - h2(x) rho1, which is zero
+        # summed over any T with D(T) parallel to r.
+        rho1 = rho2 = 0
+        for f, x in residual.items():
+            z1, z2 = self._z(f)
+            m = _mod(x)
+            rho1 += m * z1
+            rho2 += m * z2
+        rho1 %= _P
+        rho2 %= _P
+
+        def g_of(cell: Cell) -> int:
+            h1, h2 = self._cell_print(cell)
+            return (h1 * rho2 - h2 * rho1) % _P
+
+        light: dict[int, list[Cell]] = {}
+        for cell in (*rows, *col, *residual):
+            if 0 < size[cell] < k:
+                light.setdefault(g_of(cell), []).append(cell)
+        for cells in light.values():
+            if len(cells) > 1:
+                cells[:] = list(dict.fromkeys(cells))
+
+        def shifted(d: dict[Cell, Number], x: Cell) -> dict[Cell, Number]:
+            nxt = dict(d)
+            row = rows.get(x)
+            changes = ((x, 1),) if row is None else ((f, -y) for f, y in row.items())
+            for f, y in changes:
+                z = nxt.get(f, 0) + y
+                if z == 0:
+                    nxt.pop(f, None)
+                else:
+                    nxt[f] = z
+            return nxt
+
+        def parallel(d: dict[Cell, Number]) -> bool:
+            if len(d) != len(residual):
+                return False
+            f0 = next(iter(residual))
+            if f0 not in d:
+                return False
+            alpha = Fraction(d[f0]) / residual[f0]
+            return all(d.get(f, 0) == alpha * x for f, x in residual.items())
+
+        def limit() -> int:
+            return k - 1 if best[0] is None else best[0] - 1
+
+        def visit(chosen: frozenset[Cell], d: dict[Cell, Number], weight: int, g: int) -> None:
             if chosen in seen:
                 return
             seen.add(chosen)
             budget[0] -= 1
             if budget[0] < 0:
                 raise _SearchBudgetExceeded
-            bad_cols = []
-            ones = []
-            weight = w_pivots
-            for f, x in total.items():
-                if x == 1:
-                    ones.append(f)
-                    weight += size[f]
-                elif x != 0:
-                    bad_cols.append(f)
-            limit = k - 1 if best[0] is None else best[0] - 1
-            if bad_cols:
-                f = min(bad_cols, key=lambda c: len(col.get(c, ())))
-                candidates = col.get(f, set()) - chosen
-            elif weight <= k - 1:
-                if sum(phi.get(p, 0) for p in chosen) != 0:
-                    if best[0] is None or weight < best[0]:
-                        best[0] = weight
-                    return
-                # Already computable before this release (an earlier leak): look further.
-                candidates = set()
-                for p in chosen:
-                    for f in rows[p]:
-                        candidates |= col[f]
-                candidates -= chosen
+            if parallel(d):
+                best[0] = weight
+                return
+            room = limit() - weight
+            if room < 1:
+                return
+            for x in light.get(-g % _P, ()):
+                if x not in chosen and size[x] <= room and parallel(shifted(d, x)):
+                    best[0] = weight + size[x]
+                    room = limit() - weight
+            if room < 2:
+                return
+            unmet = [f for f in residual if f not in d]
+            must = unmet or [f for f in d if f not in residual]
+            if must:
+                f = min(must, key=lambda c: len(col.get(c, ())))
+                branch = [x for x in (f, *col.get(f, ())) if x not in chosen]
             else:
-                # Every later row adds at least one respondent at its pivot, so the cells
-                # kept at 1 may weigh at most `room`; a set of ones heavier than that cannot
-                # all stay, and one of them must be cancelled by the next row.
-                room = limit - w_pivots - 1
-                if room < 0:
-                    return
-                must = []
-                heavy = 0
-                for f in sorted(ones, key=lambda c: len(col.get(c, ()))):
-                    must.append(f)
-                    heavy += size[f]
-                    if heavy > room:
-                        break
-                candidates = set()
-                for f in must:
-                    candidates |= col.get(f, set())
-                candidates -= chosen
-            for p in candidates:
-                wp = w_pivots + size[p]
-                if wp > (k - 1 if best[0] is None else best[0] - 1):
-                    continue
-                nxt = dict(total)
-                for f, x in rows[p].items():
-                    y = nxt.get(f, 0) + x
-                    if y == 0:
-                        nxt.pop(f, None)
-                    else:
-                        nxt[f] = y
-                visit(chosen | {p}, nxt, wp)
+                f0 = next(iter(residual))
+                alpha = Fraction(d[f0]) / residual[f0]
+                odd = next(f for f in residual if d[f] != alpha * residual[f])
+                branch = [
+                    x
+                    for x in dict.fromkeys((f0, *col.get(f0, ()), odd, *col.get(odd, ())))
+                    if x not in chosen
+                ]
+            for x in branch:
+                # Only cells that leave room for at least one more: a completion by this
+                # cell alone was found by the fingerprint lookup above.
+                if size[x] <= limit() - weight - 1:
+                    visit(chosen | {x}, shifted(d, x), weight + size[x], (g + g_of(x)) % _P)
 
-        for root in roots:
-            visit(frozenset((root,)), dict(rows[root]), size[root])
+        visit(frozenset(), {}, 0, 0)
         return best[0]
 
 
