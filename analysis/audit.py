@@ -107,6 +107,7 @@ import random
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
 
 __all__ = ["AuditDecision", "ReleaseLedger"]
 
@@ -254,7 +255,7 @@ class ReleaseLedger:
     @property
     def releases(self) -> Mapping[Hashable, frozenset[Cell]]:
         """Recorded releases by id (read-only view)."""
-        return dict(self._releases)
+        return MappingProxyType(self._releases)
 
     @property
     def rank(self) -> int:

@@ -324,3 +324,59 @@ def test_history_verification_matches_the_attacker(org, k):
         # Refused when it exposes a new group, or by the plain threshold on its own.
         expected = bool(after - before) or 0 < people < k
         assert (release_id in ledger.unsafe_history) == expected
+
+
+@st.composite
+def structured_requests(draw):
+    """Surveys of two teams in two months, cut by involvement; the guard's kinds of request."""
+    involvement = ("direct", "helped", "observed")
+    n_surveys = draw(st.integers(min_value=2, max_value=3))
+    surveys = [
+        {
+            "id": s,
+            "team": draw(st.sampled_from("AB")),
+            "month": draw(st.integers(min_value=1, max_value=2)),
+        }
+        for s in range(n_surveys)
+    ]
+    sizes = {
+        (s["id"], inv): draw(st.sampled_from([0, 1, 2, 2, 3, 4, 5, 6]))
+        for s in surveys
+        for inv in involvement
+    }
+
+    def cells(pick, invs=involvement):
+        return frozenset((s["id"], inv) for s in surveys if pick(s) for inv in invs)
+
+    menu = []
+    for s in surveys:
+        menu.append(cells(lambda x, s=s: x is s))
+        menu.extend(cells(lambda x, s=s: x is s, (inv,)) for inv in involvement)
+    for team in "AB":
+        for month in (1, 2):
+            menu.append(cells(lambda x, t=team, m=month: x["team"] == t and x["month"] == m))
+        menu.append(cells(lambda x, t=team: x["team"] == t))
+        menu.extend(cells(lambda x, t=team: x["team"] == t, (inv,)) for inv in involvement)
+    for month in (1, 2):
+        menu.append(cells(lambda x, m=month: x["month"] == m))
+    menu.append(cells(lambda x: True))
+    menu.extend(cells(lambda x: True, (inv,)) for inv in involvement)
+    menu = [m for m in dict.fromkeys(menu) if m]
+    requests = draw(st.lists(st.sampled_from(menu), min_size=1, max_size=12))
+    return sizes, requests
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(structured_requests(), st.sampled_from([3, 5]))
+def test_attacker_on_surveys_teams_and_months(case, k):
+    sizes, requests = case
+    ledger = ReleaseLedger(sizes, k)
+    published: list[frozenset] = []
+    for cells in requests:
+        decision = ledger.check(cells)
+        exposed = exposed_groups(sizes, [*published, cells], k)
+        assert decision.allowed == (not exposed)
+        if decision.allowed:
+            ledger.record(cells)
+            published.append(cells)
+    assert exposed_groups(sizes, published, k) == []
