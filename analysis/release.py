@@ -198,6 +198,7 @@ def decide(
     ledger: ReleaseLedger | None = None,
     suppressed: bool = False,
     period_over: bool = True,
+    record_as: Hashable | None = None,
 ) -> Decision:
     """The one decision whether a statistic (a sum over respondents) may be shown.
 
@@ -216,11 +217,13 @@ def decide(
     suppressed : complementary suppression hid it (:func:`cut_release`,
         :func:`hierarchy_release`)
     period_over : for a pooled period, whether it has ended
+    record_as : optional release id; when given, an allowed release is recorded in
+        ``ledger`` under this id in the same search (nothing is recorded when refused)
 
     Returns
     -------
     Decision
-        Nothing is recorded here; the caller records an allowed release in the ledger.
+        Without ``record_as`` nothing is recorded; the caller records an allowed release.
     """
     validate_min_group(k)
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
@@ -238,7 +241,18 @@ def decide(
     if ledger is not None:
         if cells is None:
             raise ValueError("the audit needs the cells the statistic sums")
-        reason = audit_reason(ledger.check(cells))
+        if record_as is None:
+            reason = audit_reason(ledger.check(cells))
+        else:
+            cells = frozenset(cells)
+            try:
+                ledger.record(cells, record_as)
+                reason = Reason.RELEASED
+            except ValueError:
+                # Refused (or invalid): ask again for the reason; an unknown cell raises here.
+                reason = audit_reason(ledger.check(cells))
+                if reason is Reason.RELEASED:
+                    raise
         if reason is not Reason.RELEASED:
             return Decision(False, reason, k)
     return Decision(True, Reason.RELEASED, k)

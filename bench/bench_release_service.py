@@ -95,6 +95,8 @@ def run() -> list[Result]:
     started = time.perf_counter()
     ledger, sizes, held = build_ledger()
     requests = pick_requests(held, REQUESTS)
+    print(f"  audited {len(ledger.releases)} earlier releases in "
+          f"{time.perf_counter() - started:.0f} s (bench_audit.build_ledger)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         engine = dbmod.make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         dbmod.create_all(engine)

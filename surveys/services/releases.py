@@ -254,10 +254,11 @@ def _forget(session: Session) -> None:
             del _LEDGERS[key]
 
 
-def _learn(url: str, before: tuple[int, int], cells: Mapping[str, int], release_id: int
-           ) -> None:
+def _learn(url: str, before: tuple[int, int], cells: Mapping[str, int], release_id: int,
+           decided_by: tuple[str, int]) -> None:
     """Every cached ledger of this database that was up to date learns a new release (the
-    one that decided it and those of other k); any other is dropped and rebuilt later."""
+    one that decided it has recorded it already; those of other k record it now); any
+    other is dropped and rebuilt later."""
     for key, state in list(_LEDGERS.items()):
         if key[0] != url:
             continue
@@ -265,8 +266,9 @@ def _learn(url: str, before: tuple[int, int], cells: Mapping[str, int], release_
             del _LEDGERS[key]
             continue
         try:
-            state.ledger.add_cells(dict(cells))
-            state.ledger.record(cells, release_id=release_id)
+            if key != decided_by:
+                state.ledger.add_cells(dict(cells))
+                state.ledger.record(cells, release_id=release_id)
         except ValueError:
             del _LEDGERS[key]  # a stricter k refuses it: rebuild from the records, as facts
             continue
@@ -393,7 +395,10 @@ def decide_many(session: Session, requests: Sequence[Request]) -> dict[str, Rele
                 ledger = ledger_for(writer, req.k)
                 before = (_LEDGERS[(url, req.k)].count, _LEDGERS[(url, req.k)].last_id)
                 ledger.add_cells(dict(req.cells))
-                decision = release.decide(req.n, req.k, cells=req.cells, ledger=ledger)
+                # Recorded in this ledger in the same search when allowed (under the
+                # subject; the record's id is known only after the insert).
+                decision = release.decide(req.n, req.k, cells=req.cells, ledger=ledger,
+                                          record_as=("subject", req.subject))
                 record = ReleaseRecord(subject=req.subject, kind="sum",
                                        cells=json.dumps(sorted(req.cells)),
                                        allowed=decision.allowed, reason=decision.reason.value,
@@ -406,7 +411,7 @@ def decide_many(session: Session, requests: Sequence[Request]) -> dict[str, Rele
                 writer.add(record)
                 writer.flush()
                 if decision.allowed:
-                    _learn(url, before, req.cells, record.id)
+                    _learn(url, before, req.cells, record.id, decided_by=(url, req.k))
                 out[req.subject] = Release(req.subject, decision,
                                            req.n if decision.allowed else None, counts)
     return out

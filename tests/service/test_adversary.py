@@ -320,7 +320,8 @@ def test_without_the_audit_the_attacker_finds_that_leak(monkeypatch):
 
     decide = release.decide
 
-    def no_audit(n, k, *, cells=None, ledger=None, suppressed=False, period_over=True):
+    def no_audit(n, k, *, cells=None, ledger=None, suppressed=False, period_over=True,
+                 record_as=None):
         return decide(n, k, suppressed=suppressed, period_over=period_over)
 
     monkeypatch.setattr(release, "decide", no_audit)

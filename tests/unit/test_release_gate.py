@@ -32,6 +32,16 @@ def test_the_audit_refuses_a_difference_in_plain_words():
     assert "2" not in refused.message  # never says how small the hidden group is
 
 
+def test_record_as_records_an_allowed_release_and_nothing_else():
+    ledger = ReleaseLedger({"a": 5, "b": 2, "c": 6}, k=5)
+    assert release.decide(5, 5, cells={"a"}, ledger=ledger, record_as="first").allowed
+    assert ledger.releases == {"first": frozenset({"a"})}
+    refused = release.decide(7, 5, cells={"a", "b"}, ledger=ledger, record_as="second")
+    assert refused.reason == Reason.DIFFERENCING and set(ledger.releases) == {"first"}
+    with pytest.raises(ValueError):
+        release.decide(5, 5, cells={"zz"}, ledger=ledger, record_as="third")
+
+
 def test_an_audit_that_runs_out_of_budget_refuses():
     # Safe for k = 3, but proving it takes more than one search state (see test_audit.py).
     sizes = {"a": 1, "b": 1, "c": 1, "d": 2, "e": 4}
