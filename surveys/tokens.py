@@ -8,14 +8,11 @@ holds no usable link and cannot join an invitation to a ballot.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from surveys.crypto import SecretBox
 
 TOKEN_BYTES = 32
 # token_urlsafe(32) gives 43 characters of the URL-safe base64 alphabet.
@@ -39,20 +36,8 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-class TokenBox:
+class TokenBox(SecretBox):
     """Encrypts tokens for storage on invitations, with a key derived from the app secret."""
 
     def __init__(self, secret_key: str) -> None:
-        key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"aftercare invitation token"
-        ).derive(secret_key.encode("utf-8"))
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
-
-    def seal(self, token: str) -> bytes:
-        return self._fernet.encrypt(token.encode("ascii"))
-
-    def open(self, cipher: bytes) -> str:
-        try:
-            return self._fernet.decrypt(cipher).decode("ascii")
-        except InvalidToken as exc:
-            raise ValueError("token cannot be decrypted with this secret key") from exc
+        super().__init__(secret_key, "invitation token")

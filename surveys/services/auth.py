@@ -19,7 +19,6 @@ Rules (docs/security.md):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -28,12 +27,10 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from surveys import crypto
 from surveys.db import begin_write
 from surveys.errors import InvalidInput
 from surveys.models import PasswordReset, RecoveryCode, User
@@ -149,22 +146,11 @@ def end_sessions(session: Session, user_id: int) -> None:
 # --- two-factor ---------------------------------------------------------------------------
 
 
-class SecretBox:
+class SecretBox(crypto.SecretBox):
     """Encrypts TOTP secrets with a key derived from the application secret."""
 
     def __init__(self, secret_key: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"aftercare totp secret").derive(secret_key.encode("utf-8"))
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
-
-    def seal(self, secret: str) -> bytes:
-        return self._fernet.encrypt(secret.encode("ascii"))
-
-    def open(self, cipher: bytes) -> str:
-        try:
-            return self._fernet.decrypt(cipher).decode("ascii")
-        except InvalidToken as exc:
-            raise ValueError("TOTP secret cannot be decrypted with this secret key") from exc
+        super().__init__(secret_key, "totp secret")
 
 
 def totp_required(user: User) -> bool:
