@@ -15,7 +15,6 @@ encrypted under a key derived from the application secret, which never enters th
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -23,13 +22,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from surveys import crypto
 from surveys.db import begin_write
 from surveys.errors import DomainError, Forbidden, InvalidInput, NotFound
 from surveys.models import API_SCOPES, ApiKey, SeenSignature
@@ -56,22 +53,11 @@ class BadSignature(Unauthorized):
     code = "bad_signature"
 
 
-class SecretBox:
+class SecretBox(crypto.SecretBox):
     """Encrypts signing secrets with a key derived from the application secret."""
 
     def __init__(self, app_secret: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"aftercare api signing secret").derive(app_secret.encode("utf-8"))
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
-
-    def seal(self, secret: str) -> bytes:
-        return self._fernet.encrypt(secret.encode("ascii"))
-
-    def open(self, cipher: bytes) -> str:
-        try:
-            return self._fernet.decrypt(cipher).decode("ascii")
-        except InvalidToken as exc:
-            raise ValueError("signing secret cannot be decrypted with this secret key") from exc
+        super().__init__(app_secret, "api signing secret")
 
 
 @dataclass(frozen=True)
