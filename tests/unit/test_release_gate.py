@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from adversary import derivable_small_groups
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import release
 from analysis.audit import ReleaseLedger
@@ -108,3 +111,40 @@ def test_comments_need_k_different_authors():
     assert not release.comments_release({}, 0, 5, period_over=True).allowed
     with pytest.raises(ValueError):
         release.distinct_authors_at_least({1: -1}, 1)
+
+
+@st.composite
+def hierarchies(draw):
+    """A tree of up to 8 nodes (node 0 the organisation), each with some people of its own."""
+    size = draw(st.integers(1, 8))
+    parents = {0: None}
+    for node in range(1, size):
+        parents[node] = draw(st.integers(0, node - 1))
+    own = {node: draw(st.integers(0, 7)) for node in range(size)}
+    return parents, own
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(hierarchies(), st.integers(3, 6))
+def test_shown_hierarchy_totals_never_expose_a_small_group(tree, k):
+    """The exact attacker (tests/adversary.py) against hierarchy_release: every node total
+    shown, nothing below k derivable by any combination."""
+    parents, own = tree
+    people: dict[int, list[int]] = {}
+    counter = 0
+    for node in sorted(parents):
+        people[node] = list(range(counter, counter + own[node]))
+        counter += own[node]
+
+    def subtree(node: int) -> list[int]:
+        out = list(people[node])
+        for child, parent in parents.items():
+            if parent == node:
+                out.extend(subtree(child))
+        return out
+
+    totals = {node: len(subtree(node)) for node in parents}
+    shown = release.hierarchy_release(parents, totals, k).shown
+    released = [frozenset(subtree(node)) for node in shown]
+    assert all(len(s) >= k for s in released)
+    assert derivable_small_groups(counter, released, k) == []
