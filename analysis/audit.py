@@ -451,8 +451,9 @@ class ReleaseLedger:
         ``T`` of ``U`` must add a cell of that support whenever ``D(U)_f`` has to change:
         when ``r_f != 0`` and ``D(U)_f = 0`` (so every new group meets it), when ``r_f = 0``
         and ``D(U)_f != 0``, or, by pigeonhole, at one of two cells where ``D(U)`` and ``r``
-        are not yet proportional. The search branches on such a support, keeping only cells
-        that fit the weight budget. Completions by one more cell are not enumerated: they
+        are not yet proportional. The search branches on such a support (the one with the
+        fewest usable cells among the four least-used coordinates), keeping only cells that
+        fit the weight budget. Completions by one more cell are not enumerated: they
         are looked up by fingerprint (``g(x) = -g(U)``) and confirmed exactly.
         """
         k, size, rows, col = self.k, self._size, self._rows, self._col
@@ -526,11 +527,21 @@ class ReleaseLedger:
                     room = limit() - weight
             if room < 2:
                 return
-            unmet = [f for f in residual if f not in d]
-            must = unmet or [f for f in d if f not in residual]
+            # Cells worth adding leave room for one more (a completion by one cell was
+            # looked up above).
+            fits = limit() - weight - 1
+            must = [f for f in residual if f not in d]
+            must += [f for f in d if f not in residual]
             if must:
-                f = min(must, key=lambda c: len(col.get(c, ())))
-                branch = [x for x in (f, *col.get(f, ())) if x not in chosen]
+                branch = None
+                for f in sorted(must, key=lambda c: len(col.get(c, ())))[:4]:
+                    opts = [
+                        x for x in (f, *col.get(f, ())) if x not in chosen and size[x] <= fits
+                    ]
+                    if branch is None or len(opts) < len(branch):
+                        branch = opts
+                        if len(opts) <= 1:
+                            break
             else:
                 f0 = next(iter(residual))
                 alpha = Fraction(d[f0]) / residual[f0]
@@ -538,11 +549,9 @@ class ReleaseLedger:
                 branch = [
                     x
                     for x in dict.fromkeys((f0, *col.get(f0, ()), odd, *col.get(odd, ())))
-                    if x not in chosen
+                    if x not in chosen and size[x] <= fits
                 ]
             for x in branch:
-                # Only cells that leave room for at least one more: a completion by this
-                # cell alone was found by the fingerprint lookup above.
                 if size[x] <= limit() - weight - 1:
                     visit(chosen | {x}, shifted(d, x), weight + size[x], (g + g_of(x)) % _P)
 
