@@ -7,10 +7,10 @@ import json
 from datetime import timedelta
 
 import pytest
+from analysis_org import AUG, run_survey, uniform
 from sqlalchemy import func, select
 
 from analysis import release
-from analysis_org import AUG, run_survey, uniform
 from support import NOW, open_survey
 from surveys.models import ReleaseRecord, Team, User
 from surveys.services import lifecycle, participant, pools, releases, results
@@ -212,3 +212,60 @@ def test_comment_authors_are_bounded_by_people_invited_to_several_surveys():
     assert release.distinct_authors_at_least({1: 3, 2: 3}, 2) == 3
     assert release.distinct_authors_at_least({1: 3, 2: 3}, 1) == 6
     assert not release.comments_release({1: 3, 2: 3}, 2, 5, period_over=True).allowed
+
+
+def _race(url: str) -> list[bool]:
+    """Two requests, each safe alone, together exposing two people, decided at once by two
+    threads with sessions of their own: the lock lets exactly one through."""
+    import threading
+
+    from conftest import make_app
+    from surveys import db as dbmod
+    from surveys.tokens import TokenBox
+
+    app = make_app(url)
+    try:
+        with dbmod.session_scope(app) as session:
+            from support import build_org
+
+            build_org(session)
+            box = TokenBox(app.config["SECRET_KEY"])
+            config = app.extensions["aftercare.settings"]
+            big = run_survey(session, config, box, team="payments", at=AUG, rows=uniform(5))
+            small = run_survey(session, config, box, team="payments",
+                               at=AUG + timedelta(days=1), rows=uniform(2))
+            alone = releases.cells_of(session, [big.id])
+            both = releases.cells_of(session, [big.id, small.id])
+        barrier = threading.Barrier(2)
+        outcome: dict[str, bool] = {}
+
+        def ask(subject: str, cells) -> None:
+            with dbmod.session_scope(app) as session:
+                barrier.wait()
+                outcome[subject] = releases.decide(
+                    session, releases.Request(subject, cells, 5)).allowed
+
+        threads = [threading.Thread(target=ask, args=("race:alone", alone)),
+                   threading.Thread(target=ask, args=("race:both", both))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        releases.clear_cache()  # a fresh process agrees with what was stored
+        with dbmod.session_scope(app) as session:
+            again = [releases.decide(session, releases.Request(s, c, 5)).allowed
+                     for s, c in (("race:alone", alone), ("race:both", both))]
+        assert again == [outcome["race:alone"], outcome["race:both"]]
+        return list(outcome.values())
+    finally:
+        dbmod.get_engine(app).dispose()
+        releases.clear_cache()
+
+
+def test_concurrent_decisions_cannot_both_pass_on_sqlite(sqlite_url):
+    assert sorted(_race(sqlite_url)) == [False, True]
+
+
+@pytest.mark.postgres
+def test_concurrent_decisions_cannot_both_pass_on_postgres(postgres_url):
+    assert sorted(_race(postgres_url)) == [False, True]
