@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from analysis import flags, release, stats
 from analysis.sealing import SCORE_DENOMINATOR
@@ -301,11 +301,16 @@ def record_learning(session: Session, user: User, incident_id: int, system_chang
 
 
 def is_released(survey: Survey) -> bool:
-    """Whether a survey's own results may be shown (the release guard's word)."""
+    """Whether a survey's own results may be shown (the release guard's word): enough
+    people answered, and the differencing audit has not refused them (a stored refusal)."""
     if survey.status != "closed":
         return False
-    return release.survey_release(survey.status, survey.respondents or 0,
-                                  survey.min_group).allowed
+    if not release.survey_release(survey.status, survey.respondents or 0,
+                                  survey.min_group).allowed:
+        return False
+    session = object_session(survey)
+    found = releases.stored(session, releases.survey_subject(survey.id)) if session else None
+    return found is None or found.allowed
 
 
 def survey_for_incident(session: Session, user: User, incident_id: int) -> Survey:

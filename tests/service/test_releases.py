@@ -345,3 +345,21 @@ def test_another_process_sees_the_release_and_refuses_the_difference_on_sqlite(s
 def test_another_process_sees_the_release_and_refuses_the_difference_on_postgres(
         postgres_url, tmp_path):
     assert sorted(_two_processes(postgres_url, tmp_path)) == ["allowed", "differencing"]
+
+
+def test_a_survey_the_audit_refuses_says_why_and_is_not_listed_as_released(db, org, settings,
+                                                                           box):
+    from surveys.models import Survey
+
+    big = run_survey(db, settings, box, team="payments", at=AUG, rows=uniform(5))
+    small = run_survey(db, settings, box, team="payments", at=AUG + timedelta(days=1),
+                       rows=uniform(2))
+    pooled = releases.decide(db, releases.Request(
+        "test:period", releases.cells_of(db, [big.id, small.id]), 5))
+    assert pooled.allowed  # 7 people, nothing else shown yet
+    shown = results.survey_results(db, big, now=NOW)
+    assert shown.decision.reason == release.Reason.DIFFERENCING
+    assert "subtracting one total from another" in shown.decision.message
+    assert shown.respondents is None and shown.constructs == ()
+    db.rollback()
+    assert not results.is_released(db.get(Survey, big.id))
