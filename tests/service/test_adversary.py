@@ -129,14 +129,16 @@ def build_world(session, settings_, box, plan: list[PlannedSurvey]) -> World:
         survey, tokens = open_survey(session, settings_, box, team=planned.team,
                                      people=max(len(planned.respondents), 1), now=at,
                                      kind=planned.kind, title=f"Incident {n}")
-        for token, (involvement, value) in zip(tokens, planned.respondents, strict=False):
+        # Fewer links than planned answers when people were asked too often lately.
+        answered = list(zip(tokens, planned.respondents, strict=False))
+        for token, (involvement, value) in answered:
             form = dict(ANSWERS, involvement=involvement, blame_system=str(value))
             participant.submit(session, hash_token(token),
                                participant.parse_submission(form, survey.practices))
         closed = lifecycle.close_survey(session, survey.id, survey.closes_at)
         world.surveys[closed.id] = (planned.team, planned.kind, closed.closed_at)
         world.incident_survey[closed.incident_id] = closed.id
-        for involvement, value in planned.respondents:
+        for _token, (involvement, value) in answered:
             world.respondents.append((closed.id, involvement, value))
     return world
 
@@ -256,7 +258,8 @@ def _run(plan, requests) -> None:
     releases.clear_cache()
     trends.clear_cache()
     with tempfile.TemporaryDirectory() as tmp:
-        app = make_app(f"sqlite:///{Path(tmp) / 'adversary.db'}")
+        # No survey-fatigue limit: the same few people answer many generated surveys.
+        app = make_app(f"sqlite:///{Path(tmp) / 'adversary.db'}", AFTERCARE_MAX_PULSES="0")
         try:
             with dbmod.session_scope(app) as session:
                 world = build_world(session, app.extensions["aftercare.settings"],
