@@ -148,3 +148,18 @@ def test_shown_hierarchy_totals_never_expose_a_small_group(tree, k):
     released = [frozenset(subtree(node)) for node in shown]
     assert all(len(s) >= k for s in released)
     assert derivable_small_groups(counter, released, k) == []
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=6), st.integers(0, 4),
+       st.integers(3, 6))
+def test_a_suppressed_cut_next_to_its_total_never_exposes_a_small_group(cells, outside, k):
+    """Cells of a cut plus people in no cell; the total and every shown cell published."""
+    people, start = {}, 0
+    for key, size in enumerate(cells):
+        people[key] = frozenset(range(start, start + size))
+        start += size
+    total = frozenset(range(start + outside))
+    cut = release.cut_release(len(total), {key: len(p) for key, p in people.items()}, k)
+    released = ([total] if cut.total_shown else []) + [people[key] for key in cut.shown]
+    assert derivable_small_groups(len(total), released, k) == []
