@@ -10,7 +10,6 @@ request carries its API key), and only this blueprint is.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,7 +38,6 @@ REQUIRED_FIELDS = ("external_id", "team", "title", "kind", "severity", "closed_a
                    "participants")
 
 # Read from app.config, else the environment (create_app copies only its own keys).
-SCHEDULING_KEYS = ("AFTERCARE_MAX_PULSES", "AFTERCARE_PULSE_WINDOW", "AFTERCARE_REMIND_WEEKENDS")
 
 _DURATION = re.compile(r"[0-9]{1,6}[smhdw]?")  # six digits at most: no timedelta overflow
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -225,16 +223,12 @@ def parse_incident(data: dict[str, Any]) -> lifecycle.NewIncident:
     )
 
 
-def scheduling() -> lifecycle.Scheduling:
-    return current_app.extensions["aftercare.scheduling"]
-
-
 @bp.post("/incidents")
 @requires("incidents:write")
 def create_incident():
     data = parse_incident(_json_body())
     db = get_session()
-    result = lifecycle.intake_incident(db, data, settings(), token_box(), now(), scheduling())
+    result = lifecycle.intake_incident(db, data, settings(), token_box(), now())
     body = {
         "created": result.created,
         "incident_id": result.incident.id,
@@ -420,9 +414,6 @@ def openapi():
 def init_app(app: Flask) -> None:
     """Register the blueprint, exempt it (only it) from CSRF, and JSON errors for /api/."""
     app.extensions["aftercare.api_secret_box"] = apikeys.SecretBox(app.config["SECRET_KEY"])
-    config = {k: os.environ[k] for k in SCHEDULING_KEYS if os.environ.get(k)}
-    config.update({k: app.config[k] for k in SCHEDULING_KEYS if k in app.config})
-    app.extensions["aftercare.scheduling"] = lifecycle.Scheduling.from_config(config)
     app.register_blueprint(bp)
     csrf.exempt(bp)
     previous = app.error_handler_spec[None].get(None, {}).get(HTTPException)

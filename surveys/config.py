@@ -46,6 +46,31 @@ def parse_pool_period(raw: str) -> str:
     return value
 
 
+def parse_max_pulses(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw.isdigit():
+        raise ConfigError(f"AFTERCARE_MAX_PULSES={raw!r}: a whole number (0 for no limit)")
+    return int(raw) or None
+
+
+def parse_pulse_window(raw: str) -> timedelta:
+    window = parse_duration("AFTERCARE_PULSE_WINDOW", raw)
+    if window <= timedelta(0):
+        raise ConfigError("AFTERCARE_PULSE_WINDOW must be longer than 0")
+    return window
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise ConfigError(f"{name}={raw!r}: use 1 or 0")
+    return value in _TRUE
+
+
 def load_secret_key(instance_path: Path) -> str:
     """The secret from AFTERCARE_SECRET_KEY, else one generated into instance/ once."""
     from_env = os.environ.get("AFTERCARE_SECRET_KEY")
@@ -74,6 +99,12 @@ class Settings:
     mail_from: str = "aftercare@localhost"
     support_contact: str | None = None
     pool_period: str = "quarter"  # AFTERCARE_POOL_PERIOD: month | quarter
+    # Survey fatigue: a person is invited to at most ``max_pulses`` surveys opening within
+    # ``pulse_window`` of each other, counted from invitations; None for no limit.
+    max_pulses: int | None = 2
+    pulse_window: timedelta = timedelta(days=30)
+    # When False, a reminder whose half-time falls on a weekend (UTC) moves to a weekday.
+    remind_on_weekends: bool = False
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -88,6 +119,10 @@ class Settings:
             mail_from=str(config["AFTERCARE_MAIL_FROM"]),
             support_contact=config.get("AFTERCARE_SUPPORT_CONTACT") or None,
             pool_period=parse_pool_period(config.get("AFTERCARE_POOL_PERIOD") or "quarter"),
+            max_pulses=parse_max_pulses(str(config.get("AFTERCARE_MAX_PULSES", "2"))),
+            pulse_window=parse_pulse_window(str(config.get("AFTERCARE_PULSE_WINDOW", "30d"))),
+            remind_on_weekends=parse_flag("AFTERCARE_REMIND_WEEKENDS",
+                                          str(config.get("AFTERCARE_REMIND_WEEKENDS", "0"))),
         )
 
 
@@ -102,4 +137,7 @@ ENV_KEYS = (
     "AFTERCARE_REDIS_URL",
     "AFTERCARE_SUPPORT_CONTACT",
     "AFTERCARE_POOL_PERIOD",
+    "AFTERCARE_MAX_PULSES",
+    "AFTERCARE_PULSE_WINDOW",
+    "AFTERCARE_REMIND_WEEKENDS",
 )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from analysis.release import validate_min_group
 from analysis.sealing import ItemKey, seal
 from surveys import items
-from surveys.config import ConfigError, Settings, parse_duration
+from surveys.config import Settings
 from surveys.db import after_purge, begin_write
 from surveys.errors import Conflict, InvalidInput, MinGroupLocked, NotFound
 from surveys.models import (
@@ -59,41 +59,6 @@ class NewIncident:
     open_delay: timedelta | None = None
     duration: timedelta | None = None
 
-
-@dataclass(frozen=True)
-class Scheduling:
-    """Rules for inviting people, from configuration (see :meth:`from_config`).
-
-    ``max_pulses``: a person is invited to at most this many surveys whose opening falls
-    within ``pulse_window`` of each other (survey fatigue), counted from invitations, never
-    from answers; ``None`` for no limit. ``remind_on_weekends``: when False, a reminder
-    whose half-time falls on a Saturday or Sunday (UTC) moves to Monday, or back to Friday if
-    Monday is after the close.
-    """
-
-    max_pulses: int | None = 2
-    pulse_window: timedelta = timedelta(days=30)
-    remind_on_weekends: bool = False
-
-    @classmethod
-    def from_config(cls, config: dict) -> Scheduling:
-        raw = str(config.get("AFTERCARE_MAX_PULSES", "2")).strip()
-        if not raw.isdigit():
-            raise ConfigError(f"AFTERCARE_MAX_PULSES={raw!r}: a whole number (0 for no limit)")
-        window = parse_duration("AFTERCARE_PULSE_WINDOW",
-                                str(config.get("AFTERCARE_PULSE_WINDOW", "30d")))
-        if window <= timedelta(0):
-            raise ConfigError("AFTERCARE_PULSE_WINDOW must be longer than 0")
-        weekends = str(config.get("AFTERCARE_REMIND_WEEKENDS", "0")).strip().lower()
-        if weekends not in {"0", "1", "false", "true", "no", "yes", "off", "on", ""}:
-            raise ConfigError(f"AFTERCARE_REMIND_WEEKENDS={weekends!r}: use 1 or 0")
-        return cls(max_pulses=int(raw) or None, pulse_window=window,
-                   remind_on_weekends=weekends in {"1", "true", "yes", "on"})
-
-
-# Used when a caller passes no Scheduling (the manager form, the CLI, the demo): no fatigue
-# limit there, since a manager chooses the participants by hand.
-UNLIMITED = Scheduling(max_pulses=None)
 
 # Why a listed participant was not invited (ParticipantOutcome.reason).
 NOT_INVITED_REASONS = ("survey_open", "survey_closed", "recently_surveyed", "opted_out")
@@ -221,15 +186,13 @@ def reminder_time(opens_at: datetime, closes_at: datetime, on_weekends: bool) ->
 
 def create_incident(
     session: Session, data: NewIncident, settings: Settings, box: TokenBox, now: datetime,
-    scheduling: Scheduling | None = None,
 ) -> Survey:
     """Create an incident, its survey and its invitations; open it at once if it is due."""
-    return intake_incident(session, data, settings, box, now, scheduling or UNLIMITED).survey
+    return intake_incident(session, data, settings, box, now).survey
 
 
 def intake_incident(
     session: Session, data: NewIncident, settings: Settings, box: TokenBox, now: datetime,
-    scheduling: Scheduling,
 ) -> IntakeResult:
     """Create an incident and its survey, or, for an ``external_id`` seen before, add the
     participants not yet invited (idempotent).
@@ -243,7 +206,7 @@ def intake_incident(
     """
     for _attempt in range(5):
         try:
-            return _intake_once(session, data, settings, box, now, scheduling)
+            return _intake_once(session, data, settings, box, now)
         except IntegrityError:
             session.rollback()
     raise Conflict("The incident could not be stored because of concurrent requests; "
@@ -252,7 +215,6 @@ def intake_incident(
 
 def _intake_once(
     session: Session, data: NewIncident, settings: Settings, box: TokenBox, now: datetime,
-    scheduling: Scheduling,
 ) -> IntakeResult:
     begin_write(session)
     try:
@@ -273,7 +235,7 @@ def _intake_once(
             )
         survey = session.scalar(
             select(Survey).where(Survey.incident_id == incident.id).with_for_update())
-        outcomes = _add_participants(session, survey, emails, team, scheduling)
+        outcomes = _add_participants(session, survey, emails, team, settings)
         session.commit()
         return IntakeResult(False, incident, survey, outcomes)
 
@@ -295,12 +257,12 @@ def _intake_once(
         status="scheduled",
         opens_at=opens_at,
         closes_at=opens_at + duration,
-        remind_at=reminder_time(opens_at, opens_at + duration, scheduling.remind_on_weekends),
+        remind_at=reminder_time(opens_at, opens_at + duration, settings.remind_on_weekends),
         min_group=settings.min_group,
     )
     session.add_all([incident, survey])
     session.flush()
-    outcomes = _add_participants(session, survey, emails, team, scheduling)
+    outcomes = _add_participants(session, survey, emails, team, settings)
     if survey.opens_at <= now:
         _open(session, survey, box, now)
     session.commit()
@@ -308,7 +270,7 @@ def _intake_once(
 
 
 def _add_participants(
-    session: Session, survey: Survey, emails: Sequence[str], team: Team, scheduling: Scheduling
+    session: Session, survey: Survey, emails: Sequence[str], team: Team, settings: Settings
 ) -> tuple[ParticipantOutcome, ...]:
     """Invite the listed people who are not invited yet, while the survey is scheduled.
 
@@ -330,13 +292,13 @@ def _add_participants(
     invited = set(session.scalars(select(Invitation.person_id).where(
         Invitation.survey_id == survey.id, Invitation.person_id.in_(ids))))
     recent: dict[int, int] = {}
-    if scheduling.max_pulses is not None and ids and survey.status == "scheduled":
+    if settings.max_pulses is not None and ids and survey.status == "scheduled":
         recent = dict(session.execute(
             select(Invitation.person_id, func.count())
             .join(Survey, Survey.id == Invitation.survey_id)
             .where(Invitation.person_id.in_(ids), Survey.id != survey.id,
-                   Survey.opens_at > survey.opens_at - scheduling.pulse_window,
-                   Survey.opens_at < survey.opens_at + scheduling.pulse_window)
+                   Survey.opens_at > survey.opens_at - settings.pulse_window,
+                   Survey.opens_at < survey.opens_at + settings.pulse_window)
             .group_by(Invitation.person_id)
         ).all())
     outcomes = []
@@ -348,8 +310,8 @@ def _add_participants(
                                                f"survey_{survey.status}"))
         elif person.opted_out:
             outcomes.append(ParticipantOutcome(person.email, "not_invited", "opted_out"))
-        elif (scheduling.max_pulses is not None
-              and recent.get(person.id, 0) >= scheduling.max_pulses):
+        elif (settings.max_pulses is not None
+              and recent.get(person.id, 0) >= settings.max_pulses):
             outcomes.append(ParticipantOutcome(person.email, "not_invited",
                                                "recently_surveyed"))
         else:

@@ -111,7 +111,8 @@ def new_incident():
                 closed_at=closed_at, participants=participants,  # type: ignore[arg-type]
             )
             try:
-                survey = lifecycle.create_incident(db, data, settings(), token_box(), now())
+                intake = lifecycle.intake_incident(db, data, settings(), token_box(), now())
+                survey = intake.survey
             except InvalidInput as exc:
                 db.rollback()
                 errors = _participant_errors(exc.fields, participants)
@@ -119,6 +120,10 @@ def new_incident():
                 record("incident.add", target=f"incident:{survey.incident_id}")
                 flash("Incident added. Its survey opens "
                       f"{survey.opens_at:%d %b %Y %H:%M} UTC.", "info")
+                skipped = [p.email for p in intake.participants if p.status == "not_invited"]
+                if skipped:
+                    flash("Not invited, to spare them survey fatigue or because they opted "
+                          "out: " + ", ".join(skipped), "info")
                 return redirect(url_for("results.incident", incident_id=survey.incident_id))
     status = 400 if errors else 200
     return render_template("results/new_incident.html", teams=teams, kinds=INCIDENT_KINDS,

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from support import NOW, SECRET, open_survey
 from surveys import worker
 from surveys.cli import render_email
-from surveys.config import ConfigError
+from surveys.config import ConfigError, Settings
 from surveys.mail import FileBackend
 from surveys.models import OutboxMessage, Survey
 from surveys.services import lifecycle
@@ -44,19 +44,20 @@ def test_reminder_time(opens, closes, weekends, expected):
         assert expected.weekday() < 5 or weekends
 
 
-def test_scheduling_from_config():
-    default = lifecycle.Scheduling.from_config({})
+def test_scheduling_from_config(app):
+    base = dict(app.config)
+    default = Settings.from_config(base)
     assert (default.max_pulses, default.pulse_window, default.remind_on_weekends) == (
         2, timedelta(days=30), False)
-    custom = lifecycle.Scheduling.from_config({"AFTERCARE_MAX_PULSES": "0",
-                                               "AFTERCARE_PULSE_WINDOW": "14d",
-                                               "AFTERCARE_REMIND_WEEKENDS": "1"})
+    custom = Settings.from_config({**base, "AFTERCARE_MAX_PULSES": "0",
+                                   "AFTERCARE_PULSE_WINDOW": "14d",
+                                   "AFTERCARE_REMIND_WEEKENDS": "1"})
     assert (custom.max_pulses, custom.pulse_window, custom.remind_on_weekends) == (
         None, timedelta(days=14), True)
     for bad in ({"AFTERCARE_MAX_PULSES": "two"}, {"AFTERCARE_PULSE_WINDOW": "0"},
                 {"AFTERCARE_REMIND_WEEKENDS": "maybe"}):
         with pytest.raises(ConfigError):
-            lifecycle.Scheduling.from_config(bad)
+            Settings.from_config({**base, **bad})
 
 
 @pytest.mark.usefixtures("org")
