@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from analysis import release
+from analysis import language, release
 from surveys.config import parse_duration
 from surveys.db import get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -402,6 +402,37 @@ def team_periods(slug: str):
 
 
 # --- description --------------------------------------------------------------------------
+
+
+# --- review language check ---------------------------------------------------------------
+
+MAX_REVIEW_CHARS = 500_000
+MAX_NAMES = 2000
+
+
+@bp.post("/review-lint")
+@requires(None)
+def review_lint():
+    data = _json_body()
+    problems: dict[str, str] = {}
+    unknown = sorted(set(data) - {"text", "names"})
+    if unknown:
+        problems.update({key[:40]: "unknown field" for key in unknown[:5]})
+    text = data.get("text")
+    if not isinstance(text, str):
+        problems["text"] = "required, the draft as a string"
+    elif len(text) > MAX_REVIEW_CHARS:
+        problems["text"] = f"at most {MAX_REVIEW_CHARS} characters; send the draft in parts"
+    names = data.get("names", [])
+    if not isinstance(names, list) or len(names) > MAX_NAMES:
+        problems["names"] = f"a list of at most {MAX_NAMES} names"
+    else:
+        for i, name in enumerate(names):
+            if not isinstance(name, str) or not 0 < len(name) <= 120:
+                problems[f"names[{i}]"] = "a name of 1 to 120 characters"
+    if problems:
+        raise InvalidInput("The draft could not be checked.", problems)
+    return jsonify(language.check(text, names).to_dict())
 
 
 @bp.get("/openapi.json")

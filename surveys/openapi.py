@@ -64,6 +64,42 @@ FAVOURABLE_ITEM = {
 }
 
 SCHEMAS: dict[str, Any] = {
+    "ReviewDraft": {
+        "type": "object",
+        "required": ["text"],
+        "additionalProperties": False,
+        "properties": {
+            "text": {"type": "string", "maxLength": 500_000,
+                     "description": "The review draft, Markdown or plain text."},
+            "names": {"type": "array", "maxItems": 2000,
+                      "items": {"type": "string", "minLength": 1, "maxLength": 120},
+                      "description": "People's names to flag (roster, participants)."},
+        },
+    },
+    "ReviewReport": {
+        "type": "object",
+        "required": ["findings", "summary", "total", "notice", "categories"],
+        "properties": {
+            "findings": {"type": "array", "items": {
+                "type": "object",
+                "required": ["start", "end", "text", "category", "severity", "explanation",
+                             "suggestions"],
+                "properties": {
+                    "start": {"type": "integer", "minimum": 0},
+                    "end": {"type": "integer", "minimum": 0},
+                    "text": {"type": "string"},
+                    "category": {"type": "string"},
+                    "severity": {"type": "string", "enum": ["info", "warning", "high"]},
+                    "explanation": {"type": "string"},
+                    "suggestions": {"type": "array", "items": {"type": "string"}},
+                },
+            }},
+            "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "total": {"type": "integer", "minimum": 0},
+            "notice": {"type": ["string", "null"]},
+            "categories": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -335,6 +371,23 @@ def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
                 "responses": {"200": _json("Periods, oldest first", _ref("Periods")),
                               **AUTH_ERRORS, "404": _error("No such team"),
                               "422": _error("Unknown grain")},
+            }},
+            "/api/v1/review-lint": {"post": {
+                "operationId": "lintReview",
+                "summary": "Find blame-loaded wording in a review draft (nothing is stored)",
+                "security": secured,
+                "parameters": SIGNATURE_PARAMETERS,
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("ReviewDraft")}}},
+                "responses": {
+                    "200": _json("Findings with spans, categories and rewrites",
+                                 _ref("ReviewReport")),
+                    "400": _error("The body is not valid JSON"),
+                    **AUTH_ERRORS,
+                    "413": _error("The body is larger than 1 MiB"),
+                    "415": _error("The body is not JSON"),
+                    "422": _error("Invalid fields; each problem is named in fields"),
+                },
             }},
             "/api/v1/openapi.json": {"get": {
                 "operationId": "getOpenApi",
