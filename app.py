@@ -52,29 +52,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from surveys.views import admin, auth, participant, results
-
-    app.register_blueprint(participant.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(results.bp)
-    app.register_blueprint(admin.bp)
-    from surveys.views import review
-
-    app.register_blueprint(review.bp)
     from surveys import api, api_admin
+    from surveys.views import admin, audit, auth, checkin, hr, participant, pools, results, review
 
+    for blueprint in (participant.bp, checkin.bp, auth.bp, results.bp, review.bp, hr.bp,
+                      pools.bp, audit.bp, admin.bp):
+        app.register_blueprint(blueprint)
     api.init_app(app)
     api_admin.init_app(app)
-    from surveys.views import audit
-
-    app.register_blueprint(audit.bp)
-    from surveys.views import checkin, hr
-
-    app.register_blueprint(hr.bp)
-    app.register_blueprint(checkin.bp)
-    from surveys.views import pools
-
-    app.register_blueprint(pools.bp)
 
 
 def register_cli(app: Flask) -> None:
