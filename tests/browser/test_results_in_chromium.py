@@ -1,0 +1,113 @@
+"""Results, trends, the HR overview and the check-in offer in Chromium, with axe checks."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from analysis_org import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
+from werkzeug.serving import make_server
+
+from conftest import make_app
+from support import PASSWORD, build_org, open_survey, totp_code
+from surveys import db as dbmod
+from surveys import items
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 740}
+
+
+def assert_accessible(page, what: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    problems = [f"{v['id']} ({v['impact']}): {v['help']} — "
+                f"{[n['target'] for n in v['nodes']][:3]}"
+                for v in results.response["violations"]]
+    assert not problems, f"{what}: " + "; ".join(problems)
+
+
+def answer_every_question(page) -> None:
+    for statement in items.STATEMENTS:
+        page.get_by_role("group", name=statement.text).get_by_label("Agree", exact=True).check()
+    page.get_by_label("I observed or reviewed").check()
+
+
+@pytest.fixture
+def results_live(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'live.db'}",
+                   AFTERCARE_SUPPORT_CONTACT="care@example.org")
+    with dbmod.session_scope(app) as session:
+        build_org(session)
+        settings = app.extensions["aftercare.settings"]
+        box = app.extensions["aftercare.token_box"]
+        survey = run_survey(session, settings, box, team="payments", at=AUG,
+                            rows=rows_from(PAYMENTS_AUG, INVOLVEMENT))
+        run_survey(session, settings, box, team="platform", at=AUG, rows=uniform(6))
+        _open, tokens = open_survey(session, settings, box, title="Still open")
+        incident_id = survey.incident_id
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", incident_id, tokens
+    finally:
+        server.shutdown()
+        thread.join(10)
+        dbmod.get_engine(app).dispose()
+
+
+def _sign_in(page, url, email, code=False):
+    page.goto(f"{url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if code:
+        page.get_by_label("Code").fill(totp_code())
+        page.get_by_role("button").first.click()
+
+
+def test_manager_results_and_team_pages_pass_axe(browser, results_live):
+    url, incident_id, _tokens = results_live
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    _sign_in(page, url, "manager@example.org")
+    page.goto(f"{url}/incidents/{incident_id}")
+    assert page.get_by_role("heading", name="Results from 6 of 7 people").is_visible()
+    assert_accessible(page, "incident results")
+    page.goto(f"{url}/teams/payments?grain=month")
+    assert page.get_by_role("img").first.is_visible()
+    assert_accessible(page, "team trends")
+    context.close()
+
+
+def test_hr_overview_passes_axe(browser, results_live):
+    url, _incident_id, _tokens = results_live
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    _sign_in(page, url, "hr@example.org", code=True)
+    page.goto(f"{url}/hr")
+    assert page.get_by_role("heading", name="Teams by construct, 2026 Q3").is_visible()
+    assert_accessible(page, "HR overview")
+    page.goto(f"{url}/hr/policies")
+    assert_accessible(page, "policy gaps")
+    context.close()
+
+
+def test_checkin_offer_on_a_phone_passes_axe(browser, results_live):
+    url, _incident_id, tokens = results_live
+    context = browser.new_context(viewport=PHONE, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{url}/s/{tokens[0]}")
+    answer_every_question(page)
+    page.get_by_role("button", name="Send my answers").click()
+    assert page.get_by_role("heading", name="Would you like to talk to someone?").is_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    assert_accessible(page, "thank-you page with the check-in offer")
+    page.get_by_label("How can care@example.org reach you? (email or phone)").fill(
+        "me@example.org")
+    page.get_by_role("button", name="Ask for a check-in").click()
+    assert page.get_by_role("heading", name="Your request is noted").is_visible()
+    context.close()
