@@ -147,3 +147,31 @@ def test_learning_outcomes(db, org, settings, box):
     assert (row.reviews, row.system_changes_per_review, row.repeat_rate_pct) == (2, 2.0, 50.0)
     with pytest.raises(Exception, match="learning outcomes"):
         results.record_learning(db, manager, first.incident_id, "-2", "maybe")
+
+
+@pytest.mark.postgres
+def test_periods_and_overview_on_postgresql(postgres_url):
+    from conftest import make_app
+    from support import SECRET, build_org
+    from surveys import db as dbmod
+    from surveys.tokens import TokenBox
+
+    app = make_app(postgres_url)
+    try:
+        with dbmod.session_scope(app) as db:
+            build_org(db)
+            settings = app.extensions["aftercare.settings"]
+            box = TokenBox(SECRET)
+            run_survey(db, settings, box, team="payments", at=AUG,
+                       rows=rows_from(PAYMENTS_AUG, INVOLVEMENT))
+            run_survey(db, settings, box, team="platform", at=AUG, rows=uniform(5))
+            manager = admin.add_user(db, "m3@example.org", "M", "correct horse battery", "hr")
+            results.record_learning(db, manager, 1, "2", "yes")
+            trends.clear_cache()
+            view = trends.overview(db, NOW, k=5)
+            pay = next(r for r in view.heatmap if r.team.slug == "payments")
+            assert {c.construct: c.pct for c in pay.cells}["blame"] == pytest.approx(200 / 3)
+            assert view.learning.rows[0].system_changes_per_review == 2.0
+            assert trends.refresh(db) == 0
+    finally:
+        dbmod.get_engine(app).dispose()
