@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from analysis import language
 from surveys import db as dbmod
+from surveys import worker
 from surveys.errors import DomainError
 from surveys.mail import backend_from_url
 from surveys.models import User
-from surveys.outbox import Rendered, flush
-from surveys.services import admin, auth, checkin, lifecycle
+from surveys.outbox import Rendered
+from surveys.services import admin, auth, lifecycle
 from surveys.web import now, settings, token_box
 
 team_cli = AppGroup("team", help="Teams.")
@@ -177,12 +178,9 @@ def render_email(kind: str, survey, link: str) -> Rendered:
 def flush_outbox(app: Flask) -> int:
     config = settings()
     backend = backend_from_url(config.mail_url, config.mail_from)
-    report = flush(_session(), backend, token_box(), render_email, config.base_url,
-                   app.config["SECRET_KEY"], now())
+    report = worker.deliver(app, _session(), backend, render_email, worker.PassReport())
     click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
                f"cancelled {report.cancelled}", err=True)
-    checkin.send_due(_session(), backend, checkin.ContactBox(app.config["SECRET_KEY"]), config,
-                     app.config["SECRET_KEY"], now())  # closed surveys' check-ins, a batch each
     return report.sent + report.retrying
 
 

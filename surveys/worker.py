@@ -17,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from surveys import db as dbmod
 from surveys.mail import MailBackend, backend_from_url
 from surveys.outbox import FlushReport, Renderer, flush
-from surveys.services import lifecycle
+from surveys.services import checkin, lifecycle
 from surveys.web import now, settings, token_box
 
 log = logging.getLogger(__name__)
@@ -44,22 +45,33 @@ class PassReport:
         self.cancelled += report.cancelled
 
 
+def deliver(app: Flask, session: Session, backend: MailBackend, render: Renderer,
+            report: PassReport, batch: int = 500, max_batches: int = 1000) -> PassReport:
+    """Send every due email: outbox batches until none is due (at most ``max_batches``),
+    then the check-in requests of closed surveys, one batch per survey. The one sending path
+    of ``outbox flush``, ``outbox run`` and the worker."""
+    config = settings()
+    secret = app.config["SECRET_KEY"]
+    for _ in range(max_batches):
+        flushed = flush(session, backend, token_box(), render, config.base_url, secret, now(),
+                        limit=batch)
+        report.add(flushed)
+        if flushed.handled < batch:
+            break
+    checkin.send_due(session, backend, checkin.ContactBox(secret), config, secret, now())
+    return report
+
+
 def one_pass(app: Flask, backend: MailBackend, render: Renderer, batch: int = 500,
              max_batches: int = 1000) -> PassReport:
-    """One tick and as many outbox batches as are due (bounded by ``max_batches``)."""
+    """One tick, then every due email (see :func:`deliver`)."""
     report = PassReport()
     with app.app_context():
         with dbmod.session_scope(app) as session:
             ticked = lifecycle.tick(session, token_box(), now())
             report.opened, report.reminded, report.closed = (
                 len(ticked.opened), len(ticked.reminded), len(ticked.closed))
-            config = settings()
-            for _ in range(max_batches):
-                flushed = flush(session, backend, token_box(), render, config.base_url,
-                                app.config["SECRET_KEY"], now(), limit=batch)
-                report.add(flushed)
-                if flushed.handled < batch:
-                    break
+            deliver(app, session, backend, render, report, batch, max_batches)
     return report
 
 

@@ -181,3 +181,19 @@ def test_no_support_contact_means_no_form(sqlite_url, tmp_path):
     Participant(client).answer(tokens[0])
     assert "Would you like to talk" not in client.get("/s/thanks").text
     dbmod.get_engine(app).dispose()
+
+
+def test_the_worker_delivers_checkins_too(client, org, db, settings, box, tmp_path, app):
+    """The long-running worker sends by the same path as `outbox flush`."""
+    from surveys import worker
+    from surveys.cli import render_email
+    from surveys.mail import FileBackend
+
+    survey, tokens = open_survey(db, settings, box)
+    Participant(client).answer(tokens[0])
+    _ask(client, "worker@example.org")
+    lifecycle.close_survey(db, survey.id, NOW)
+    db.rollback()
+    worker.one_pass(app, FileBackend(tmp_path, "aftercare@example.org"), render_email)
+    sent = [p.read_text() for p in tmp_path.glob("*.eml")]
+    assert any("worker@example.org" in body and SUPPORT in body for body in sent)
