@@ -18,6 +18,7 @@ Methods and when they are used are listed in ``docs/statistics.md``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -231,8 +232,9 @@ def proportion(k: int, n: int, confidence_level: float = 0.95) -> Proportion:
     Notes
     -----
     The Wilson score interval [1]_ keeps its coverage near nominal at the small n of a team
-    survey, where the Wald interval does not [2]_. Computed by
-    ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``.
+    survey, where the Wald interval does not [2]_. Computed in closed form, which gives the
+    same bounds as ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")`` without the
+    exact p-value that ``binomtest`` computes first (a hundred times slower, and unused).
 
     References
     ----------
@@ -248,17 +250,29 @@ def proportion(k: int, n: int, confidence_level: float = 0.95) -> Proportion:
         raise ValueError("a proportion needs at least one answer (n >= 1)")
     if k > n:
         raise ValueError(f"k ({k}) cannot exceed n ({n})")
-    ci = stats.binomtest(k, n).proportion_ci(
-        confidence_level=confidence_level, method="wilson"
-    )
+    low, high = _wilson(k, n, _z(confidence_level))
     return Proportion(
         favourable=k,
         n=n,
         pct=100.0 * k / n,
-        low=100.0 * float(ci.low),
-        high=100.0 * float(ci.high),
+        low=100.0 * low,
+        high=100.0 * high,
         confidence_level=confidence_level,
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _z(confidence_level: float) -> float:
+    return float(stats.norm.ppf(0.5 + confidence_level / 2))
+
+
+def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    """Wilson score bounds: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)."""
+    p = k / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def percent_favourable(

@@ -453,3 +453,18 @@ def test_benjamini_hochberg_refuses_bad_input():
             stats.benjamini_hochberg(bad)
     with pytest.raises(ValueError):
         stats.benjamini_hochberg([0.5], q=0)
+
+
+def test_closed_form_wilson_matches_scipy_everywhere_at_small_n():
+    """The closed form replaced binomtest(...).proportion_ci(method="wilson") for speed;
+    scipy is the independent reference here."""
+    from scipy import stats as scipy_stats
+
+    for n in range(1, 41):
+        for k in range(n + 1):
+            for level in (0.9, 0.95):
+                ci = scipy_stats.binomtest(k, n).proportion_ci(confidence_level=level,
+                                                               method="wilson")
+                result = stats.proportion(k, n, level)
+                assert result.low == pytest.approx(100 * ci.low, abs=1e-9)
+                assert result.high == pytest.approx(100 * ci.high, abs=1e-9)
