@@ -25,21 +25,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import os
 import random
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from surveys import crypto
 from surveys.config import Settings
 from surveys.db import begin_write
 from surveys.errors import Conflict, InvalidInput, SurveyNotOpen
@@ -51,24 +47,11 @@ CONTACT_MAX_CHARS = 300
 _SHUFFLE = random.SystemRandom()
 
 
-class ContactBox:
-    """AES-GCM with a key derived from the app secret. Unlike Fernet, the ciphertext carries
-    no timestamp: nothing about when the request was made is stored."""
+class ContactBox(crypto.SecretBox):
+    """Encrypts a requester's contact details (AES-GCM: the ciphertext carries no time)."""
 
     def __init__(self, secret_key: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"aftercare checkin contact").derive(secret_key.encode("utf-8"))
-        self._aead = AESGCM(key)
-
-    def seal(self, text: str) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, text.encode("utf-8"), b"checkin")
-
-    def open(self, cipher: bytes) -> str:
-        try:
-            return self._aead.decrypt(cipher[:12], cipher[12:], b"checkin").decode("utf-8")
-        except (InvalidTag, ValueError) as exc:
-            raise ValueError("contact cannot be decrypted with this secret key") from exc
+        super().__init__(secret_key, "checkin contact")
 
 
 def new_nonce() -> str:
