@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from surveys.config import ConfigError, Settings, parse_duration
 from surveys.db import get_session
+from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from surveys.models import User
 from surveys.tokens import TokenBox
 
@@ -225,6 +226,14 @@ def limiter() -> Limiter:
     return current_app.extensions["aftercare.limiter"]
 
 
+_DOMAIN_PAGES = {
+    Forbidden: (403, "Not your team"),
+    NotFound: (404, "Not found"),
+    InvalidInput: (400, "Check the address"),
+    Conflict: (409, "Not possible now"),
+}
+
+
 def init_app(app: Flask) -> None:
     app.extensions["aftercare.settings"] = Settings.from_config(app.config)
     app.extensions["aftercare.token_box"] = TokenBox(app.config["SECRET_KEY"])
@@ -292,6 +301,15 @@ def init_app(app: Flask) -> None:
                               "message": error.description, "fields": {}}}, error.code
         return render_template("errors/error.html", status=error.code, title=error.name,
                                message=error.description), error.code
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        """A service refused: one page for every view (the API maps these to JSON itself)."""
+        for kind, (status, title) in _DOMAIN_PAGES.items():
+            if isinstance(error, kind):
+                return render_template("errors/error.html", status=status, title=title,
+                                       message=error.message), status
+        raise error
 
     @app.context_processor
     def _globals():

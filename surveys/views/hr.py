@@ -15,7 +15,7 @@ from sqlalchemy import select
 from analysis import charts
 from surveys import csvsafe, items
 from surveys.db import get_session
-from surveys.errors import Forbidden, NotFound
+from surveys.errors import NotFound
 from surveys.models import Team
 from surveys.services import admin as admin_service
 from surveys.services import results, trends
@@ -26,16 +26,6 @@ from surveys.web import now, roles_required, settings
 bp = Blueprint("hr", __name__)
 
 
-@bp.errorhandler(Forbidden)
-def _forbidden(exc: Forbidden):
-    return render_template("errors/error.html", status=403, title="Not your team",
-                           message=exc.message), 403
-
-
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound):
-    return render_template("errors/error.html", status=404, title="Not found",
-                           message=exc.message), 404
 
 
 def _bad_request(message: str):

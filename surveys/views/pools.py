@@ -12,7 +12,6 @@ from flask_login import current_user
 
 from surveys import items
 from surveys.db import get_session
-from surveys.errors import Forbidden, InvalidInput, NotFound
 from surveys.services import pools as service
 from surveys.services.access import RESULT_ROLES
 from surveys.views.audit import audited, guard
@@ -21,22 +20,7 @@ from surveys.web import now, roles_required, settings
 bp = Blueprint("pools", __name__)
 
 
-@bp.errorhandler(Forbidden)
-def _forbidden(exc: Forbidden):
-    return render_template("errors/error.html", status=403, title="Not your team",
-                           message=exc.message), 403
 
-
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound):
-    return render_template("errors/error.html", status=404, title="Not found",
-                           message=exc.message), 404
-
-
-@bp.errorhandler(InvalidInput)
-def _invalid(exc: InvalidInput):
-    return render_template("errors/error.html", status=400, title="Check the address",
-                           message=exc.message), 400
 
 
 @bp.get("/teams/<slug>/pools")

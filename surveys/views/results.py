@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from surveys.db import get_session
-from surveys.errors import Forbidden, InvalidInput, NotFound
+from surveys.errors import InvalidInput
 from surveys.models import INCIDENT_KINDS, SEVERITIES, Team
 from surveys.services import lifecycle, results
 from surveys.services.access import RESULT_ROLES
@@ -18,16 +18,6 @@ from surveys.web import now, roles_required, settings, token_box
 bp = Blueprint("results", __name__)
 
 
-@bp.errorhandler(Forbidden)
-def _forbidden(exc: Forbidden):
-    return render_template("errors/error.html", status=403, title="Not your team",
-                           message=exc.message), 403
-
-
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound):
-    return render_template("errors/error.html", status=404, title="Not found",
-                           message=exc.message), 404
 
 
 @bp.get("/incidents")
