@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analysis import release, scoring, stats
+from analysis import release, stats
 from surveys import items
 from surveys.errors import InvalidInput, NotFound
 from surveys.models import SealedCount, Survey, Team
@@ -109,7 +109,7 @@ def _n(counts: Mapping[str, Mapping[int, int]]) -> int:
 
 
 def _answered(counts: Mapping[str, Mapping[int, int]], item: str) -> int:
-    return sum(c for v, c in counts.get(item, {}).items() if v in scoring.SCALE)
+    return sum(c for v, c in counts.get(item, {}).items() if v in stats.STATEMENT_VALUES)
 
 
 @dataclass
@@ -233,11 +233,12 @@ def _period(name: str, node: _Node, surveys: int, k: int) -> Period:
             if statement.id not in node.shown_items:
                 shown.append(PeriodItem(statement.id, False))
                 continue
-            tally = scoring.favourable(node.counts.get(statement.id, {}), statement.reverse)
+            tally = stats.percent_favourable(node.counts.get(statement.id, {}),
+                                             statement.reverse)
             tallies.append(tally)
             shown.append(PeriodItem(statement.id, True, tally.n, tally.pct))
-        constructs.append(PeriodConstruct(construct.id, construct.label,
-                                          scoring.mean_of_pcts(tallies), tuple(shown)))
+        pct = stats.construct_percent_favourable(tallies).pct if tallies else None
+        constructs.append(PeriodConstruct(construct.id, construct.label, pct, tuple(shown)))
     return Period(name, True, release.Reason.RELEASED.value, surveys, n, tuple(constructs))
 
 
