@@ -26,6 +26,7 @@ from surveys.db import get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from surveys.models import INCIDENT_KINDS, SEVERITIES, Invitation, Person, Survey
 from surveys.services import apikeys, lifecycle, periods
+from surveys.services import audit as audit_service
 from surveys.services import results as results_service
 from surveys.web import csrf, now, settings, token_box
 
@@ -300,6 +301,7 @@ def close_survey(survey_id: int):
                        {"status": "scheduled"})
     db.rollback()
     survey = lifecycle.close_survey(db, survey_id, now())
+    _audit("api.survey.close", f"survey:{survey_id}")
     return jsonify(survey_json(db, survey))
 
 
@@ -309,7 +311,17 @@ def survey_results(survey_id: int):
     db = get_session()
     result = results_service.survey_results(db, _survey(db, survey_id), now=now(),
                                             pool_period=settings().pool_period)
-    return jsonify(results_json(result))
+    body = results_json(result)
+    _audit("api.results.survey", f"survey:{survey_id}", result.decision.allowed,
+           result.decision.reason.value)
+    return jsonify(body)
+
+
+def _audit(action: str, target: str, allowed: bool = True, detail: str = "") -> None:
+    """Who (which key) looked at or changed what, and what the guard decided; never answers."""
+    audit_service.record(get_session(), actor=None, actor_label=f"api-key:{g.api_key.id}",
+                         action=action, now=now(), target=target, allowed=allowed,
+                         detail=detail)
 
 
 def _opt(obj: object, name: str) -> Any:
@@ -373,7 +385,7 @@ def team_periods(slug: str):
     if not _SLUG.fullmatch(slug):
         raise NotFound(f"No team {slug[:64]!r}.")
     data = periods.team_periods(get_session(), slug, grain, settings().min_group, now=now())
-    return jsonify({
+    body = {
         "team": data.team.slug,
         "grain": data.grain,
         "min_group": data.min_group,
@@ -398,10 +410,9 @@ def team_periods(slug: str):
                           "p_value": t.p_value, "slope": t.slope, "change": t.change}
             for t in data.trends
         },
-    })
-
-
-# --- description --------------------------------------------------------------------------
+    }
+    _audit("api.results.periods", f"team:{slug}:{grain}")
+    return jsonify(body)
 
 
 # --- review language check ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from surveys.errors import NotFound
 from surveys.outbox import failures_by_survey, read_optout_token
 from surveys.services import apikeys, lifecycle
 from surveys.views.admin import admin_required
+from surveys.views.audit import audited
 from surveys.web import csrf, now
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin")
@@ -26,6 +27,7 @@ def keys():
 
 @bp.post("/api/<int:key_id>/revoke")
 @admin_required
+@audited("admin.apikey.revoke", target="apikey:{key_id}")
 def revoke(key_id: int):
     try:
         key = apikeys.revoke_key(get_session(), str(key_id), now())

@@ -12,7 +12,7 @@ from surveys import worker as worker_mod
 from surveys.db import get_session
 from surveys.errors import DomainError
 from surveys.models import API_SCOPES
-from surveys.services import apikeys
+from surveys.services import apikeys, audit
 from surveys.web import now
 
 api_key_cli = AppGroup("api-key", help="Keys for the JSON API.")
@@ -40,6 +40,8 @@ def create(name: str, scopes: tuple[str, ...], signing_secret: bool) -> None:
                                      now())
     except DomainError as exc:
         raise _fail(exc) from exc
+    audit.record(get_session(), actor=None, actor_label="command line",
+                 action="admin.apikey.create", now=now(), target=f"apikey:{created.key.id}")
     click.echo(f"API key {created.key.id} ({created.key.name}), scopes {created.key.scopes}.")
     click.echo("Copy it now; it is not shown again:")
     click.echo(f"  key:            {created.secret}")
@@ -55,6 +57,8 @@ def revoke(ident: str) -> None:
         key = apikeys.revoke_key(get_session(), ident, now())
     except DomainError as exc:
         raise _fail(exc) from exc
+    audit.record(get_session(), actor=None, actor_label="command line",
+                 action="admin.apikey.revoke", now=now(), target=f"apikey:{key.id}")
     click.echo(f"API key {key.id} ({key.name}) is revoked.")
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from openapi_spec_validator import validate
+from sqlalchemy import select
 
 from api_support import DOCUMENT, Api, conforms, error_of, incident, make_key
 from support import open_survey
@@ -198,3 +199,20 @@ def test_periods_bad_grain_and_unknown_team(api):
     assert "grain" in error_of(api.get("/api/v1/teams/payments/periods?grain=week"),
                                422)["fields"]
     assert error_of(api.get("/api/v1/teams/nope/periods"), 404)["code"] == "not_found"
+
+
+def test_api_reads_and_changes_are_audited_by_key(api, app, db, settings, box):
+    from surveys.models import AuditEvent
+
+    survey, _ = open_survey(db, settings, box, people=6)
+    db.rollback()
+    api.post(f"/api/v1/surveys/{survey.id}/close")
+    api.get(f"/api/v1/surveys/{survey.id}/results")
+    api.get("/api/v1/teams/payments/periods")
+    db.rollback()
+    events = {(e.action, e.allowed): e for e in db.scalars(select(AuditEvent))}
+    assert ("api.survey.close", True) in events
+    refused = events[("api.results.survey", False)]  # nobody answered: nothing released
+    assert refused.actor.startswith("api-key:") and refused.target == f"survey:{survey.id}"
+    assert refused.detail == "no_responses"
+    assert ("api.results.periods", True) in events

@@ -147,3 +147,16 @@ def test_reset_two_factor(runner, db, org):
     db.rollback()
     assert not auth.has_totp(db.scalar(select(User).where(User.email == "hr@example.org")))
     assert runner.invoke(args=["user", "reset-2fa", "nobody@example.org"]).exit_code != 0
+
+
+def test_api_key_changes_from_the_command_line_are_audited(runner, db):
+    from surveys.models import AuditEvent
+
+    created = runner.invoke(args=["api-key", "create", "pager", "--scope", "results:read"])
+    assert created.exit_code == 0, created.output
+    key_id = created.output.split("API key ", 1)[1].split(" ", 1)[0]
+    assert runner.invoke(args=["api-key", "revoke", key_id]).exit_code == 0
+    db.rollback()
+    actions = [(e.action, e.actor, e.target) for e in db.scalars(select(AuditEvent))]
+    assert ("admin.apikey.create", "command line", f"apikey:{key_id}") in actions
+    assert ("admin.apikey.revoke", "command line", f"apikey:{key_id}") in actions
