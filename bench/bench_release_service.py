@@ -115,7 +115,8 @@ def run() -> list[Result]:
                       [(rid, [_cell(c) for c in cells])
                        for rid, cells in ledger.releases.items()])
         memory_s = time.perf_counter() - start
-        assert rebuilt.rank == ledger.rank, "the rebuilt ledger differs"
+        if rebuilt.rank != ledger.rank:
+            raise RuntimeError("the rebuilt ledger differs from the one it was built from")
 
         def cells_of(cells) -> dict[str, int]:
             return {_cell(c): sizes[c] for c in cells if sizes[c] > 0}
@@ -141,7 +142,8 @@ def run() -> list[Result]:
                 start = time.perf_counter()
                 again = releases.decide(session, releases.Request(subject, cells_of(cells), K))
                 cached_t.append(time.perf_counter() - start)
-                assert again.decision == decided.decision
+                if again.decision != decided.decision:
+                    raise RuntimeError("asking again gave a different decision")
     decision_ms = statistics.median(decide_t) * 1e3
     plain_ms = statistics.median(plain_t) * 1e3
     cached_ms = statistics.median(cached_t) * 1e3

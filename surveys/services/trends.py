@@ -291,6 +291,14 @@ def clear_cache() -> None:
 # --------------------------------------------------------------------------- team trends
 
 
+def _construct_pct(self, construct_id: str) -> float | None:
+    """The percent favourable of one construct of ``self.constructs``, if shown."""
+    for construct in self.constructs:
+        if construct.id == construct_id:
+            return construct.pct
+    return None
+
+
 @dataclass(frozen=True)
 class PeriodResult:
     """One team (or the organisation, or a kind) in one period."""
@@ -301,11 +309,7 @@ class PeriodResult:
     n: int | None
     constructs: tuple[results.ConstructResult, ...] = ()
 
-    def pct(self, construct_id: str) -> float | None:
-        for construct in self.constructs:
-            if construct.id == construct_id:
-                return construct.pct
-        return None
+    pct = _construct_pct
 
 
 @dataclass(frozen=True)
@@ -527,11 +531,7 @@ class CutResult:
     n: int | None
     constructs: tuple[results.ConstructResult, ...] = ()
 
-    def pct(self, construct_id: str) -> float | None:
-        for construct in self.constructs:
-            if construct.id == construct_id:
-                return construct.pct
-        return None
+    pct = _construct_pct
 
 
 @dataclass(frozen=True)
