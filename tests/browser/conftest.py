@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
+from browser_support import serve
 from conftest import make_app
 from support import build_org, open_survey
 from surveys import db as dbmod
@@ -27,15 +26,8 @@ def live(tmp_path):
         build_org(session)
         _survey, tokens = open_survey(session, app.extensions["aftercare.settings"],
                                       app.extensions["aftercare.token_box"])
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", tokens, app
-    finally:
-        server.shutdown()
-        thread.join(10)
-        dbmod.get_engine(app).dispose()
+    with serve(app) as url:
+        yield url, tokens, app
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import func, select
 
+from browser_support import answer_every_question, assert_accessible
 from support import PASSWORD
 from surveys import db as dbmod
 from surveys import items
@@ -14,23 +14,6 @@ from surveys.models import StagedAnswer
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 360, "height": 740}
-axe = Axe()
-
-
-def assert_accessible(page, what: str) -> None:
-    results = axe.run(page)
-    problems = [f"{v['id']} ({v['impact']}): {v['help']} — "
-                f"{[n['target'] for n in v['nodes']][:3]}"
-                for v in results.response["violations"]]
-    assert not problems, f"{what}: " + "; ".join(problems)
-
-
-def answer_every_question(page) -> None:
-    for statement in items.STATEMENTS:
-        page.get_by_role("group", name=statement.text).get_by_label("Agree", exact=True).check()
-    page.get_by_label("I observed or reviewed").check()
-
-
 def test_participant_answers_on_a_phone_without_javascript(browser, live):
     url, tokens, app = live
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)

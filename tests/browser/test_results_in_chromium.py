@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from analysis_org import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
-from werkzeug.serving import make_server
 
+from browser_support import answer_every_question, assert_accessible, serve
 from conftest import make_app
 from support import PASSWORD, build_org, open_survey, totp_code
 from surveys import db as dbmod
-from surveys import items
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 360, "height": 740}
-
-
-def assert_accessible(page, what: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    problems = [f"{v['id']} ({v['impact']}): {v['help']} — "
-                f"{[n['target'] for n in v['nodes']][:3]}"
-                for v in results.response["violations"]]
-    assert not problems, f"{what}: " + "; ".join(problems)
-
-
-def answer_every_question(page) -> None:
-    for statement in items.STATEMENTS:
-        page.get_by_role("group", name=statement.text).get_by_label("Agree", exact=True).check()
-    page.get_by_label("I observed or reviewed").check()
 
 
 @pytest.fixture
@@ -47,15 +28,8 @@ def results_live(tmp_path):
         run_survey(session, settings, box, team="platform", at=AUG, rows=uniform(6))
         _open, tokens = open_survey(session, settings, box, title="Still open")
         incident_id = survey.incident_id
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", incident_id, tokens
-    finally:
-        server.shutdown()
-        thread.join(10)
-        dbmod.get_engine(app).dispose()
+    with serve(app) as url:
+        yield url, incident_id, tokens
 
 
 def _sign_in(page, url, email, code=False):

@@ -1,0 +1,45 @@
+"""Helpers for the browser tests: serve an app on a free port, answer the survey, run axe."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from axe_playwright_python.sync_playwright import Axe
+from werkzeug.serving import make_server
+
+from surveys import db as dbmod
+from surveys import items
+
+_axe = Axe()
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port; yield its base URL; stop and dispose after."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        dbmod.get_engine(app).dispose()
+
+
+def assert_accessible(page, what: str) -> None:
+    """Fail with every axe violation on the page, named by rule, impact and element."""
+    results = _axe.run(page)
+    problems = [f"{v['id']} ({v['impact']}): {v['help']} — "
+                f"{[n['target'] for n in v['nodes']][:3]}"
+                for v in results.response["violations"]]
+    assert not problems, f"{what}: " + "; ".join(problems)
+
+
+def answer_every_question(page) -> None:
+    """Agree with every statement and say "I observed or reviewed", by label, as a person would."""
+    for statement in items.STATEMENTS:
+        page.get_by_role("group", name=statement.text).get_by_label("Agree", exact=True).check()
+    page.get_by_label("I observed or reviewed").check()
