@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from smtp_support import start_server  # noqa: F401  (fixture: a scripted SMTP server)
 from support import NOW, SECRET, Org, build_org
 from surveys import db as dbmod
 from surveys.config import Settings

@@ -3,17 +3,14 @@ a server down then up, 5xx failures counted per survey, opt-out links and header
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import re
-import socket
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from smtp_support import Inbox, free_port
 from support import NOW, SECRET, Manager, open_survey, tokens_of
 from surveys import outbox
 from surveys.cli import render_email
@@ -23,54 +20,6 @@ from surveys.services import lifecycle
 
 pytestmark = pytest.mark.usefixtures("org")
 BASE = "https://aftercare.example.org"
-
-
-class Inbox:
-    """Keeps accepted messages; ``rcpt`` and ``data`` hold scripted replies per address or
-    per DATA command (``None`` accepts)."""
-
-    def __init__(self, rcpt=None, data=None):
-        self.received: list[email.message.EmailMessage] = []
-        self.rcpt: dict[str, list[str | None]] = rcpt or {}
-        self.data: list[str | None] = data or []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        script = self.rcpt.get(address)
-        reply = script.pop(0) if script else None
-        if reply:
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        reply = self.data.pop(0) if self.data else None
-        if reply:
-            return reply
-        self.received.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    controllers: list[Controller] = []
-
-    def start(handler, port=None) -> Controller:
-        controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(),
-                                server_hostname="localhost", ready_timeout=5)
-        controller.start()
-        controllers.append(controller)
-        return controller
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 @pytest.fixture
@@ -91,21 +40,21 @@ def states(db) -> dict[str, int]:
                            .group_by(OutboxMessage.status)).all())
 
 
-def test_delivery_with_both_parts_message_id_links_and_opt_out(smtp, send, db, settings,
+def test_delivery_with_both_parts_message_id_links_and_opt_out(start_server, send, db, settings,
                                                                box, caplog):
     caplog.set_level(logging.DEBUG)
     inbox = Inbox()
-    server = smtp(inbox)
+    server = start_server(inbox)
     survey, tokens = open_survey(db, settings, box, people=5)
     report = send(server.port)
     assert (report.sent, report.retrying, report.failed) == (5, 0, 0)
     assert states(db) == {"sent": 5}
-    assert len(inbox.received) == 5
+    assert len(inbox.messages) == 5
     ids = set(db.scalars(select(OutboxMessage.id)))
-    assert {m["Message-ID"] for m in inbox.received} == {make_message_id(i, SECRET)
+    assert {m["Message-ID"] for m in inbox.messages} == {make_message_id(i, SECRET)
                                                          for i in ids}
     links = set()
-    for message in inbox.received:
+    for message in inbox.messages:
         assert message.get_content_type() == "multipart/alternative"
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
@@ -125,9 +74,9 @@ def test_delivery_with_both_parts_message_id_links_and_opt_out(smtp, send, db, s
         assert "/s/" not in line and "@example.org" not in line
 
 
-def test_451_then_250_delivers_exactly_once(smtp, send, db, settings, box):
-    inbox = Inbox(data=["451 4.7.1 Try again later"] * 5)
-    server = smtp(inbox)
+def test_451_then_250_delivers_exactly_once(start_server, send, db, settings, box):
+    inbox = Inbox(data_replies=["451 4.7.1 Try again later"] * 5)
+    server = start_server(inbox)
     open_survey(db, settings, box, people=5)
     first = send(server.port)
     assert (first.sent, first.retrying) == (0, 5)
@@ -137,13 +86,13 @@ def test_451_then_250_delivers_exactly_once(smtp, send, db, settings, box):
     assert send(server.port).handled == 0  # backoff: nothing is due yet
     later = send(server.port, NOW + timedelta(minutes=2))
     assert later.sent == 5
-    assert len(inbox.received) == 5
-    assert len({m["Message-ID"] for m in inbox.received}) == 5
+    assert len(inbox.messages) == 5
+    assert len({m["Message-ID"] for m in inbox.messages}) == 5
     assert send(server.port, NOW + timedelta(hours=1)).handled == 0
-    assert len(inbox.received) == 5 and states(db) == {"sent": 5}
+    assert len(inbox.messages) == 5 and states(db) == {"sent": 5}
 
 
-def test_server_down_then_up_loses_nothing(smtp, send, db, settings, box):
+def test_server_down_then_up_loses_nothing(start_server, send, db, settings, box):
     port = free_port()
     open_survey(db, settings, box, people=6)
     down = send(port)
@@ -154,15 +103,15 @@ def test_server_down_then_up_loses_nothing(smtp, send, db, settings, box):
     db.rollback()
     assert {r.attempts for r in db.scalars(select(OutboxMessage))} == {2}
     inbox = Inbox()
-    smtp(inbox, port=port)
+    start_server(inbox, port=port)
     up = send(port, NOW + timedelta(minutes=10))
-    assert up.sent == 6 and len(inbox.received) == 6 and states(db) == {"sent": 6}
+    assert up.sent == 6 and len(inbox.messages) == 6 and states(db) == {"sent": 6}
 
 
-def test_5xx_is_permanent_and_counted_per_survey_for_admins(smtp, send, db, settings, box,
+def test_5xx_is_permanent_and_counted_per_survey_for_admins(start_server, send, db, settings, box,
                                                            app):
-    inbox = Inbox(rcpt={"payments1@example.org": ["550 5.1.1 No such user"]})
-    server = smtp(inbox)
+    inbox = Inbox(rcpt_replies={"payments1@example.org": ["550 5.1.1 No such user"]})
+    server = start_server(inbox)
     survey, _ = open_survey(db, settings, box, people=5)
     report = send(server.port)
     assert (report.sent, report.failed) == (4, 1)
@@ -188,12 +137,12 @@ def test_temporary_failures_give_up_after_the_last_attempt(send, db, settings, b
     assert outbox.failures_by_survey(db)[0].failed == 1
 
 
-def test_opt_out_link_stops_mail_without_login(smtp, send, db, settings, box, client):
+def test_opt_out_link_stops_mail_without_login(start_server, send, db, settings, box, client):
     inbox = Inbox()
-    server = smtp(inbox)
+    server = start_server(inbox)
     survey, _ = open_survey(db, settings, box, people=3)
     send(server.port)
-    message = next(m for m in inbox.received if m["To"] == "payments0@example.org")
+    message = next(m for m in inbox.messages if m["To"] == "payments0@example.org")
     path = str(message["List-Unsubscribe"]).strip().strip("<>").removeprefix(BASE)
     page = client.get(path)
     assert page.status_code == 200 and "Stop these emails" in page.text
@@ -207,24 +156,24 @@ def test_opt_out_link_stops_mail_without_login(smtp, send, db, settings, box, cl
     assert client.post("/optout/not-a-token").status_code == 404
 
 
-def test_mail_of_a_closed_survey_is_never_sent(smtp, send, db, settings, box):
+def test_mail_of_a_closed_survey_is_never_sent(start_server, send, db, settings, box):
     inbox = Inbox()
-    server = smtp(inbox)
+    server = start_server(inbox)
     survey, _ = open_survey(db, settings, box, people=4)
     lifecycle.close_survey(db, survey.id, NOW)
     assert send(server.port).sent == 0
-    assert inbox.received == [] and states(db) == {"cancelled": 4}
+    assert inbox.messages == [] and states(db) == {"cancelled": 4}
 
 
-def test_http_base_url_gets_no_one_click_header(smtp, app, db, settings, box):
+def test_http_base_url_gets_no_one_click_header(start_server, app, db, settings, box):
     inbox = Inbox()
-    server = smtp(inbox)
+    server = start_server(inbox)
     open_survey(db, settings, box, people=1)
     backend = SMTPBackend("127.0.0.1", server.port, "aftercare@example.org", timeout=5)
     with app.app_context():
         outbox.flush(db, backend, box, render_email, "http://127.0.0.1:5000", SECRET, NOW)
-    assert str(inbox.received[0]["List-Unsubscribe"]).strip().startswith("<http://127.0.0.1:5000/optout/")
-    assert inbox.received[0]["List-Unsubscribe-Post"] is None
+    assert str(inbox.messages[0]["List-Unsubscribe"]).strip().startswith("<http://127.0.0.1:5000/optout/")
+    assert inbox.messages[0]["List-Unsubscribe-Post"] is None
 
 
 def test_tokens_of_invitations_are_the_links_sent(db, settings, box):
