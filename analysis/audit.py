@@ -318,6 +318,26 @@ class ReleaseLedger:
         self._releases[release_id] = cells
         return decision
 
+    def record_fact(self, cells: Iterable[Cell], release_id: Hashable) -> None:
+        """Record a release published elsewhere (another ledger's decision, another
+        process), without a check: it is a fact, as the historical releases are.
+
+        Raises
+        ------
+        ValueError
+            If a cell is unknown or the id is already used for a different set.
+        """
+        cells = frozenset(cells)
+        known = self._releases.get(release_id)
+        if known is not None:
+            if known != cells:
+                raise ValueError(f"release id {release_id!r} is already used for another set")
+            return
+        residual = self._residual(self._positive(cells))
+        if residual:
+            self._add(residual)
+        self._releases[release_id] = cells
+
     # -- decision ------------------------------------------------------------------------
 
     def _size_checked(self, cell: Cell) -> int:

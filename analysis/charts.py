@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import matplotlib
 from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
@@ -140,10 +141,14 @@ def describe_lines(x_labels: Sequence[str], lines: Sequence[Line], *, what: str)
 
 
 def to_svg(fig: Figure, alt: str = "") -> str:
-    """The figure as SVG text, with the text alternative as its <title>."""
+    """The figure as SVG text, with the text alternative as its <title>.
+
+    The same figure always gives the same bytes (a fixed salt for the ids matplotlib gives
+    clip paths), so a chart shown twice is the same chart."""
     buffer = io.StringIO()
     FigureCanvasSVG(fig)
-    fig.savefig(buffer, format="svg", metadata={"Title": alt or None, "Date": None})
+    with matplotlib.rc_context({"svg.hashsalt": "aftercare"}):
+        fig.savefig(buffer, format="svg", metadata={"Title": alt or None, "Date": None})
     return buffer.getvalue()
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from analysis.audit import AuditDecision, ReleaseLedger
@@ -63,6 +62,7 @@ class Reason(StrEnum):
     AUDIT_LIMIT = "audit_limit"
     PERIOD_NOT_OVER = "period_not_over"
     FEW_COMMENTERS = "few_commenters"
+    PENDING = "pending"
 
 
 _MESSAGES = {
@@ -104,6 +104,26 @@ _MESSAGES = {
         "Comments are shown only when at least {k} different people wrote them, pooled for "
         "the team's period, so that no comment can be tied to a small group."
     ),
+    Reason.PENDING: (
+        "These results are decided when the survey closes or its calendar period ends, "
+        "once, in a fixed order; this decision is still to be made. It is made within a "
+        "minute by the worker, and what it decides then will not change."
+    ),
+}
+
+
+_SHORT = {
+    Reason.RELEASED: "released",
+    Reason.NOT_OPEN_YET: "not open yet",
+    Reason.STILL_OPEN: "still open",
+    Reason.BELOW_MINIMUM: "not enough people",
+    Reason.NO_RESPONSES: "no answers",
+    Reason.SUPPRESSED: "held back to protect a smaller group",
+    Reason.DIFFERENCING: "held back to protect a smaller group",
+    Reason.AUDIT_LIMIT: "held back to protect a smaller group",
+    Reason.PERIOD_NOT_OVER: "period not over yet",
+    Reason.FEW_COMMENTERS: "too few people commented",
+    Reason.PENDING: "being decided",
 }
 
 
@@ -119,30 +139,55 @@ class Decision:
     def message(self) -> str:
         return _MESSAGES[self.reason].format(k=self.k)
 
+    @property
+    def short(self) -> str:
+        """A few words for a table cell."""
+        return _SHORT[self.reason]
+
+
+class SurveyStatus(StrEnum):
+    """Where a survey is in its life; the one vocabulary for it (stored as these strings).
+
+    The gate's first rule depends on it: nothing about answers while not closed."""
+
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+
 
 def survey_release(status: str, respondents: int, k: int) -> Decision:
-    """Decide whether a survey's sealed results may be shown.
+    """Decide whether a survey's sealed results may be shown (before the audit).
 
     Parameters
     ----------
-    status : {"scheduled", "open", "closed"}
+    status : SurveyStatus
     respondents : number of sealed responses (only meaningful once closed)
     k : the survey's locked minimum group
     """
     validate_min_group(k)
     if respondents < 0:
         raise ValueError("respondents cannot be negative")
-    if status == "scheduled":
+    try:
+        status = SurveyStatus(status)
+    except ValueError:
+        raise ValueError(f"unknown survey status {status!r}") from None
+    if status is SurveyStatus.SCHEDULED:
         return Decision(False, Reason.NOT_OPEN_YET, k)
-    if status == "open":
+    if status is SurveyStatus.OPEN:
         return Decision(False, Reason.STILL_OPEN, k)
-    if status != "closed":
-        raise ValueError(f"unknown survey status {status!r}")
     if respondents == 0:
         return Decision(False, Reason.NO_RESPONSES, k)
     if respondents < k:
         return Decision(False, Reason.BELOW_MINIMUM, k)
     return Decision(True, Reason.RELEASED, k)
+
+
+def pooled_min_group(org_min_group: int, survey_min_groups: Iterable[int]) -> int:
+    """The minimum group of a figure that adds up several surveys: the largest of the
+    organisation's k and each pooled survey's own k (locked when its invitations went out),
+    so that the promise made in every invitation holds wherever its answers are counted."""
+    return max([validate_min_group(org_min_group)]
+               + [validate_min_group(k) for k in survey_min_groups])
 
 
 def cell_allowed(n: int, k: int) -> bool:
@@ -293,28 +338,3 @@ def comments_release(per_survey: Mapping[Hashable, int], most_surveys_per_person
     if not cell_allowed(authors, k):
         return Decision(False, Reason.FEW_COMMENTERS, k)
     return Decision(True, Reason.RELEASED, k)
-
-
-# --------------------------------------------------------------------------- calendar periods
-
-GRAINS = ("month", "quarter")
-
-
-def calendar_period(when: datetime, grain: str) -> str:
-    """The fixed calendar period of a moment: ``"2026-11"`` (month) or ``"2026-Q4"``.
-
-    Pooled figures are cut by these periods only, never by arbitrary date ranges (two
-    overlapping ranges would differ by a few people).
-    """
-    when = when.astimezone(UTC) if when.tzinfo is not None else when
-    if grain == "month":
-        return f"{when.year:04d}-{when.month:02d}"
-    if grain == "quarter":
-        return f"{when.year:04d}-Q{(when.month - 1) // 3 + 1}"
-    raise ValueError(f"grain must be month or quarter, got {grain!r}")
-
-
-def period_over(period: str, now: datetime) -> bool:
-    """Whether a calendar period has ended at ``now`` (nothing can close into it any more)."""
-    grain = "quarter" if "-Q" in period else "month"
-    return calendar_period(now, grain) > period

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from analysis import language, release
+from surveys import items
 from surveys.config import parse_duration
 from surveys.db import get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -249,12 +250,12 @@ def create_incident():
 def survey_json(db, survey: Survey) -> dict[str, Any]:
     """State of a survey. While open, only whether the minimum is reached, never a count."""
     k = survey.min_group
-    if survey.status == "scheduled":
+    if survey.is_scheduled:
         invited = db.scalar(
             select(func.count()).select_from(Invitation).join(Person).where(
                 Invitation.survey_id == survey.id, Person.opted_out.is_(False))) or 0
         reached = False
-    elif survey.status == "open":
+    elif survey.is_open:
         invited = survey.invited
         reached = release.minimum_reached(lifecycle.spent_ballots(db, survey.id), k)
     else:
@@ -273,7 +274,7 @@ def survey_json(db, survey: Survey) -> dict[str, Any]:
         "invited": invited,
         "min_group": k,
         "minimum_reached": reached,
-        "responses": survey.respondents if survey.status == "closed" else None,
+        "responses": survey.respondents if survey.is_closed else None,
     }
 
 
@@ -295,10 +296,7 @@ def get_survey(survey_id: int):
 @requires("incidents:write")
 def close_survey(survey_id: int):
     db = get_session()
-    survey = _survey(db, survey_id)
-    if survey.status == "scheduled":
-        raise Conflict("The survey has not opened yet; only an open survey can be closed.",
-                       {"status": "scheduled"})
+    _survey(db, survey_id)
     db.rollback()
     survey = lifecycle.close_survey(db, survey_id, now())
     _audit("api.survey.close", f"survey:{survey_id}")
@@ -309,8 +307,8 @@ def close_survey(survey_id: int):
 @requires("results:read")
 def survey_results(survey_id: int):
     db = get_session()
-    result = results_service.survey_results(db, _survey(db, survey_id), now=now(),
-                                            pool_period=settings().pool_period)
+    result = results_service.survey_results(db, _survey(db, survey_id),
+                                            pool_grain=settings().pool_period)
     body = results_json(result)
     _audit("api.results.survey", f"survey:{survey_id}", result.decision.allowed,
            result.decision.reason.value)
@@ -364,15 +362,15 @@ def results_json(result: Any) -> dict[str, Any]:
         }
         for p in result.practices
     }
-    flag_list = []
-    for flag in getattr(result, "flags", ()) or ():
-        data = flag.to_dict() if hasattr(flag, "to_dict") else {
-            "kind": flag.kind, "state": flag.state, "subject": flag.subject}
-        data["numbers"] = {k: float(v) for k, v in dict(data.get("numbers", {})).items()}
-        flag_list.append(data)
     return {"released": True, "n": result.respondents, "min_group": decision.k,
             "constructs": constructs, "items": item_map, "practices": practices,
-            "flags": flag_list}
+            "flags": [_flag_json(f) for f in result.flags]}
+
+
+def _flag_json(flag: Any) -> dict[str, Any]:
+    data = flag.to_dict()
+    data["numbers"] = {k: float(v) for k, v in dict(data.get("numbers", {})).items()}
+    return data
 
 
 # --- teams --------------------------------------------------------------------------------
@@ -384,7 +382,8 @@ def team_periods(slug: str):
     grain = request.args.get("grain", "month")
     if not _SLUG.fullmatch(slug):
         raise NotFound(f"No team {slug[:64]!r}.")
-    data = periods.team_periods(get_session(), slug, grain, settings().min_group, now=now())
+    data = periods.team_periods_for_slug(get_session(), slug, grain, now(),
+                                         settings().min_group)
     body = {
         "team": data.team.slug,
         "grain": data.grain,
@@ -394,8 +393,9 @@ def team_periods(slug: str):
                 "period": p.period,
                 "released": p.released,
                 "reason": p.reason,
+                "min_group": p.k,
                 "surveys": p.surveys,
-                "respondents": p.respondents,
+                "respondents": p.n,
                 "constructs": {
                     c.id: {"label": c.label, "pct": c.pct,
                            "items": {i.id: {"shown": i.shown, "n": i.n, "pct": i.pct}
@@ -405,11 +405,10 @@ def team_periods(slug: str):
             }
             for p in data.periods
         ],
-        "trends": {
-            t.construct: {"method": t.method, "periods": t.periods, "tau": t.tau,
-                          "p_value": t.p_value, "slope": t.slope, "change": t.change}
-            for t in data.trends
-        },
+        "trends": {c.id: s.to_dict() for c, s in zip(items.CONSTRUCTS, data.series,
+                                                       strict=True)},
+        "flags_period": data.flags_period,
+        "flags": [_flag_json(f) for f in data.flags],
     }
     _audit("api.results.periods", f"team:{slug}:{grain}")
     return jsonify(body)

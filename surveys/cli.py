@@ -148,10 +148,12 @@ def incident_add(team, title, kind, severity, closed_at, participants) -> None:
 
 @surveys_cli.command("tick")
 def surveys_tick() -> None:
-    """Open what is due, queue reminders, close what has expired."""
-    report = lifecycle.tick(_session(), token_box(), now())
+    """Open what is due, queue reminders, close what has expired, decide ended periods."""
+    report = lifecycle.tick(_session(), token_box(), now(), settings())
     click.echo(f"opened {len(report.opened)}, reminders queued for {len(report.reminded)}, "
-               f"closed {len(report.closed)}")
+               f"closed {len(report.closed)}; periods decided: "
+               f"{', '.join(report.decided.periods) or 'none'} "
+               f"({report.decided.decisions} figures, {report.decided.released} released)")
 
 
 @surveys_cli.command("close")

@@ -19,7 +19,7 @@ from surveys import db as dbmod
 from surveys import demo_extras, items
 from surveys.cli import flush_outbox
 from surveys.models import Invitation, Survey
-from surveys.services import admin, auth, lifecycle, participant
+from surveys.services import admin, auth, decisions, lifecycle, participant
 from surveys.tokens import hash_token
 from surveys.web import settings, token_box
 
@@ -170,6 +170,7 @@ def demo_command(reset: bool, no_mail: bool) -> None:
     survey = lifecycle.create_incident(session, data, config, token_box(), real_now)
     _answer_survey(session, survey, 2, culture[team], rng)
     demo_extras.add_learning_outcomes(session, accounts["hr"], rng)
+    decisions.run(session, real_now, config.min_group, config.pool_period)
     click.echo(f"Demo organisation loaded: {len(TEAMS)} teams, {len(INCIDENTS) + 1} incidents.")
     click.echo(f"Sign in as maria@example.org (manager), hana@example.org (HR) or "
                f"adam@example.org (admin), password {DEMO_PASSWORD!r}.")

@@ -30,7 +30,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from analysis.release import SurveyStatus
 from surveys.db import Base
+
+__all__ = ["SurveyStatus"]  # re-exported: the survey states live with the release guard
 
 
 def utcnow() -> datetime:
@@ -167,16 +170,13 @@ class Incident(Base):
     survey: Mapped[Survey | None] = relationship(back_populates="incident", uselist=False)
 
 
-SURVEY_STATES = ("scheduled", "open", "closed")
-
-
 class Survey(Base):
     __tablename__ = "survey"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), unique=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    status: Mapped[str] = mapped_column(String(16), default=SurveyStatus.SCHEDULED)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     remind_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -197,8 +197,20 @@ class Survey(Base):
         return tuple(self.practice_ids.split())
 
     @property
+    def is_scheduled(self) -> bool:
+        return self.status == SurveyStatus.SCHEDULED
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == SurveyStatus.OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == SurveyStatus.CLOSED
+
+    @property
     def invitations_sent(self) -> bool:
-        return self.status != "scheduled"
+        return not self.is_scheduled
 
 
 class Invitation(Base):
@@ -397,33 +409,16 @@ class CheckinRequest(Base):
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class PeriodCount(Base):
-    """Sealed counts added up per calendar period: what trends and the HR overview read.
+class PeriodDecision(Base):
+    """A calendar period whose figures have been decided (``surveys.services.decisions``).
 
-    ``scope`` is ``"team"`` (``scope_value`` the team id), ``"kind"`` (an incident kind,
-    organisation-wide) or ``"org"``; ``period`` is ``"2026-11"`` or ``"2026-Q4"``; the other
-    columns are those of ``SealedCount``. Folded from ``SealedCount`` by
-    ``surveys.services.trends.refresh``, once per closed survey (see ``PeriodFold``).
-    """
+    Written once, when the period has ended, by the run that decided every figure of the
+    period in the canonical order; a survey can never close into a decided period."""
 
-    __tablename__ = "period_count"
+    __tablename__ = "period_decision"
 
-    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
-    scope_value: Mapped[str] = mapped_column(String(32), primary_key=True)
     period: Mapped[str] = mapped_column(String(8), primary_key=True)
-    cut: Mapped[str] = mapped_column(String(16), primary_key=True)
-    cut_value: Mapped[str] = mapped_column(String(32), primary_key=True)
-    item: Mapped[str] = mapped_column(String(48), primary_key=True)
-    value: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    count: Mapped[int] = mapped_column(Integer)
-
-
-class PeriodFold(Base):
-    """A closed survey whose sealed counts have been added into ``PeriodCount``."""
-
-    __tablename__ = "period_fold"
-
-    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 API_SCOPES = ("incidents:write", "results:read")
@@ -462,12 +457,19 @@ class ReleaseRecord(Base):
     """A statistic the release guard decided on, kept so that the decision and its numbers
     never change (surveys/services/releases.py, docs/release-guard.md).
 
-    ``subject`` names what was asked for (``"survey:17"``, ``"pool:3:2026-Q4"``,
-    ``"team:3:2026-11"``); ``cells`` is the JSON list of sealed survey cells it sums
-    (``"17:direct"``: survey 17's respondents who chose that involvement), which is all the
-    differencing audit needs; ``numbers`` is the JSON of the released counts (or masked
-    comments, ``kind == "comments"``), null when refused. Who asked is in the audit log, not
-    here; nothing here refers to a person, a ballot or a response.
+    Every figure is decided once, at a fixed moment (a survey when it closes, a calendar
+    period's figures when the period ends), and recorded here, allowed or not; every page,
+    export and API response reads these records and nothing else.
+
+    ``subject`` names the figure (``"survey:17"``, ``"pool:3:2026-Q4"``,
+    ``"team:3:2026-11"``, ``"org:2026-Q3"``, ``"kind:security:2026-Q3"``,
+    ``"involvement:direct:2026-Q3"``, ``"comments:3:2026-Q4"``); ``cells`` is the JSON list
+    of sealed survey cells it sums (``"17:direct"``: survey 17's respondents who chose that
+    involvement), which is all the differencing audit needs; ``numbers`` is the JSON of what
+    was released (``n``, the answer counts of each measure the audit allowed, the list of
+    those ``measures``, the findings decided with it), or the masked comments for
+    ``kind == "comments"``; null when refused. Who looked is in the audit log, not here;
+    nothing here refers to a person, a ballot or a response.
     """
 
     __tablename__ = "release_record"

@@ -188,6 +188,9 @@ SCHEMAS: dict[str, Any] = {
             "how_sure": {"type": "string"},
             "next_step": {"type": "string"},
             "numbers": {"type": "object", "additionalProperties": {"type": "number"}},
+            "about": {"type": "string",
+                      "description": "What the flag's family is about, e.g. a team's quarter"},
+            "period": {"type": "string", "description": "The period ('' for one survey)"},
         },
     },
     "Results": {
@@ -199,7 +202,7 @@ SCHEMAS: dict[str, Any] = {
                     "released": {"const": False},
                     "reason": {"type": "string", "enum": [
                         "not_open_yet", "still_open", "below_minimum", "no_responses",
-                        "differencing", "audit_limit"]},
+                        "differencing", "audit_limit", "pending"]},
                     "message": {"type": "string"},
                     "min_group": {"type": "integer"},
                 },
@@ -243,19 +246,25 @@ SCHEMAS: dict[str, Any] = {
     },
     "Periods": {
         "type": "object",
-        "required": ["team", "grain", "min_group", "periods", "trends"],
+        "required": ["team", "grain", "min_group", "periods", "trends", "flags_period",
+                     "flags"],
         "properties": {
             "team": {"type": "string"},
             "grain": {"type": "string", "enum": ["month", "quarter"]},
             "min_group": {"type": "integer"},
+            "flags_period": {"type": ["string", "null"],
+                             "description": "The period the flags were decided with"},
+            "flags": {"type": "array", "items": _ref("Flag")},
             "periods": {"type": "array", "items": {
                 "type": "object",
-                "required": ["period", "released", "reason", "surveys", "respondents",
-                             "constructs"],
+                "required": ["period", "released", "reason", "min_group", "surveys",
+                             "respondents", "constructs"],
                 "properties": {
                     "period": {"type": "string", "pattern": r"^[0-9]{4}-(Q[1-4]|[0-9]{2})$"},
                     "released": {"type": "boolean"},
                     "reason": {"type": "string"},
+                    "min_group": {"type": "integer",
+                                  "description": "The largest k of the pooled surveys"},
                     "surveys": {"type": "integer"},
                     "respondents": NULLABLE_INT,
                     "constructs": {"type": "object", "additionalProperties": {

@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from analysis import periods
 from surveys.config import ConfigError, Settings, parse_duration
 from surveys.db import get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -314,3 +315,5 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals():
         return {"now": g.get("now") or now()}
+
+    app.jinja_env.globals["period_label"] = periods.period_label

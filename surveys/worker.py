@@ -68,7 +68,7 @@ def one_pass(app: Flask, backend: MailBackend, render: Renderer, batch: int = 50
     report = PassReport()
     with app.app_context():
         with dbmod.session_scope(app) as session:
-            ticked = lifecycle.tick(session, token_box(), now())
+            ticked = lifecycle.tick(session, token_box(), now(), settings())
             report.opened, report.reminded, report.closed = (
                 len(ticked.opened), len(ticked.reminded), len(ticked.closed))
             deliver(app, session, backend, render, report, batch, max_batches)

@@ -10,13 +10,22 @@ import pyotp
 from sqlalchemy import select
 
 from surveys.models import Invitation, Survey
-from surveys.services import admin, auth, lifecycle
+from surveys.services import admin, auth, decisions, lifecycle
 
 SECRET = "test-secret-key-" + "x" * 32
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 # HR and admin accounts need two-factor sign-in; build_org enrols them with this secret.
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+# The first moment at which every period up to 2026 Q4 has ended.
+AFTER_Q4 = datetime(2027, 1, 1, 0, 5, tzinfo=UTC)
+
+
+def decide_periods(session, settings, at: datetime = AFTER_Q4) -> decisions.RunReport:
+    """Run the decisions the worker's tick makes at ``at`` (every period ended by then)."""
+    return decisions.run(session, at, settings.min_group, settings.pool_period)
 
 
 def totp_code(at: datetime = NOW) -> str:

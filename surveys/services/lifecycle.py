@@ -31,14 +31,16 @@ from surveys.models import (
     Invitation,
     OutboxMessage,
     Person,
-    PolicyState,
     Response,
     SealedCount,
     StagedAnswer,
     StagedComment,
     Survey,
+    SurveyStatus,
     Team,
 )
+from surveys.services import decisions, releases
+from surveys.services.policies import policies_in_force
 from surveys.tokens import TokenBox, hash_token, new_token
 
 EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -87,6 +89,7 @@ class TickReport:
     opened: list[int] = field(default_factory=list)
     reminded: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
+    decided: decisions.RunReport = field(default_factory=decisions.RunReport)
 
 
 def normalise_email(raw: str) -> str:
@@ -254,7 +257,7 @@ def _intake_once(
     survey = Survey(
         incident=incident,
         team_id=team.id,
-        status="scheduled",
+        status=SurveyStatus.SCHEDULED,
         opens_at=opens_at,
         closes_at=opens_at + duration,
         remind_at=reminder_time(opens_at, opens_at + duration, settings.remind_on_weekends),
@@ -292,7 +295,7 @@ def _add_participants(
     invited = set(session.scalars(select(Invitation.person_id).where(
         Invitation.survey_id == survey.id, Invitation.person_id.in_(ids))))
     recent: dict[int, int] = {}
-    if settings.max_pulses is not None and ids and survey.status == "scheduled":
+    if settings.max_pulses is not None and ids and survey.is_scheduled:
         recent = dict(session.execute(
             select(Invitation.person_id, func.count())
             .join(Survey, Survey.id == Invitation.survey_id)
@@ -305,7 +308,7 @@ def _add_participants(
     for person in people:
         if person.id in invited:
             outcomes.append(ParticipantOutcome(person.email, "already_invited"))
-        elif survey.status != "scheduled":
+        elif not survey.is_scheduled:
             outcomes.append(ParticipantOutcome(person.email, "not_invited",
                                                f"survey_{survey.status}"))
         elif person.opted_out:
@@ -322,13 +325,9 @@ def _add_participants(
     return tuple(outcomes)
 
 
-def policies_in_force(session: Session) -> frozenset[str]:
-    return frozenset(session.scalars(select(PolicyState.policy_id).where(PolicyState.in_force)))
-
-
 def _open(session: Session, survey: Survey, box: TokenBox, now: datetime) -> None:
     """Create every ballot in one batch, in random order, before any email is queued."""
-    if survey.status != "scheduled":
+    if not survey.is_scheduled:
         raise Conflict(f"survey {survey.id} is {survey.status}, not scheduled")
     practices = items.practices_for(policies_in_force(session))
     invitations = list(
@@ -357,7 +356,7 @@ def _open(session: Session, survey: Survey, box: TokenBox, now: datetime) -> Non
     )
     survey.practice_ids = " ".join(p.id for p in practices)
     survey.invited = len(invitations)
-    survey.status = "open"
+    survey.status = SurveyStatus.OPEN
     session.flush()
 
 
@@ -371,7 +370,7 @@ def open_survey(session: Session, survey_id: int, box: TokenBox, now: datetime) 
 def send_reminder(session: Session, survey_id: int, now: datetime) -> int:
     """Queue the reminder for every invitee: the system does not know who answered."""
     survey = _lock_survey(session, survey_id)
-    if survey.status != "open" or survey.reminded or survey.closes_at <= now:
+    if not survey.is_open or survey.reminded or survey.closes_at <= now:
         session.rollback()
         return 0
     invitation_ids = list(
@@ -410,18 +409,47 @@ STATEMENT_KEYS = tuple(ItemKey(s.id, s.construct, s.reverse) for s in items.STAT
 _ANSWER_FIELDS = ("involvement",) + items.ANSWER_IDS
 
 
+def check_closable(survey: Survey) -> None:
+    """The one rule for closing: an open survey may be closed (early by a manager, the API or
+    the command line, or at its end by the tick); a scheduled one may not, since nobody has
+    been asked yet; closing a closed survey changes nothing."""
+    if survey.is_scheduled:
+        raise Conflict("The survey has not opened yet; only an open survey can be closed.",
+                       {"status": SurveyStatus.SCHEDULED.value})
+
+
 def close_survey(session: Session, survey_id: int, now: datetime) -> Survey:
-    """Seal a survey in one transaction.
+    """Seal a survey and decide its own results, in one transaction.
 
     Staged answers and comments move into ``response``/``comment`` in shuffled order with
     fresh random ids; sufficient statistics are written; staging, ballots and the encrypted
-    tokens are purged; unsent mail for the survey is cancelled. Then the files are scrubbed
-    (WAL checkpoint on SQLite, VACUUM on PostgreSQL).
+    tokens are purged; unsent mail for the survey is cancelled; the release guard decides
+    the survey's own figure and its findings (``decisions.decide_survey``). Then the files
+    are scrubbed (WAL checkpoint on SQLite, VACUUM on PostgreSQL).
+
+    Raises ``Conflict`` for a survey that has not opened (:func:`check_closable`); a
+    closed survey is returned as it is.
     """
     survey = _lock_survey(session, survey_id)
-    if survey.status == "closed":
+    if survey.is_closed:
         session.rollback()
         return survey
+    try:
+        check_closable(survey)
+    except Conflict:
+        session.rollback()
+        raise
+    with releases.deciding(session) as decider:
+        _seal(session, survey, decisions.closing_time(session, now))
+        decisions.decide_survey(decider, decisions.meta(session, survey),
+                                f"Incident: {survey.incident.title}")
+        session.commit()
+    after_purge(session.get_bind())
+    return survey
+
+
+def _seal(session: Session, survey: Survey, closed_at: datetime) -> None:
+    survey_id = survey.id
     staged = [
         {f: getattr(row, f) for f in _ANSWER_FIELDS}
         for row in session.scalars(select(StagedAnswer).where(StagedAnswer.survey_id == survey_id))
@@ -463,12 +491,10 @@ def close_survey(session: Session, survey_id: int, now: datetime) -> Survey:
         .where(OutboxMessage.survey_id == survey_id, OutboxMessage.status == "pending")
         .values(status="cancelled", last_error="survey closed before sending")
     )
-    survey.status = "closed"
+    survey.status = SurveyStatus.CLOSED
     survey.respondents = len(staged)
-    survey.closed_at = now
-    session.commit()
-    after_purge(session.get_bind())
-    return survey
+    survey.closed_at = closed_at
+    session.flush()
 
 
 def _lock_survey(session: Session, survey_id: int) -> Survey:
@@ -480,11 +506,12 @@ def _lock_survey(session: Session, survey_id: int) -> Survey:
     return survey
 
 
-def tick(session: Session, box: TokenBox, now: datetime) -> TickReport:
-    """Open what is due, queue reminders at half-time, close what has expired."""
+def tick(session: Session, box: TokenBox, now: datetime, settings: Settings) -> TickReport:
+    """Open what is due, queue reminders at half-time, close what has expired, and decide
+    the figures of every calendar period that has ended (``decisions.run``)."""
     report = TickReport()
     due = session.scalars(
-        select(Survey.id).where(Survey.status == "scheduled", Survey.opens_at <= now)
+        select(Survey.id).where(Survey.status == SurveyStatus.SCHEDULED, Survey.opens_at <= now)
     ).all()
     session.rollback()
     for survey_id in due:
@@ -492,7 +519,8 @@ def tick(session: Session, box: TokenBox, now: datetime) -> TickReport:
         report.opened.append(survey_id)
     remind = session.scalars(
         select(Survey.id).where(
-            Survey.status == "open", Survey.reminded.is_(False), Survey.remind_at <= now,
+            Survey.status == SurveyStatus.OPEN, Survey.reminded.is_(False),
+            Survey.remind_at <= now,
             Survey.closes_at > now,
         )
     ).all()
@@ -501,12 +529,13 @@ def tick(session: Session, box: TokenBox, now: datetime) -> TickReport:
         if send_reminder(session, survey_id, now):
             report.reminded.append(survey_id)
     expired = session.scalars(
-        select(Survey.id).where(Survey.status == "open", Survey.closes_at <= now)
+        select(Survey.id).where(Survey.status == SurveyStatus.OPEN, Survey.closes_at <= now)
     ).all()
     session.rollback()
     for survey_id in expired:
         close_survey(session, survey_id, now)
         report.closed.append(survey_id)
+    report.decided = decisions.run(session, now, settings.min_group, settings.pool_period)
     return report
 
 

@@ -1,9 +1,9 @@
-"""HR and culture pages: the overview heatmap, team trends, the policy gap view, exports.
+"""HR and culture pages: the overview heatmap, team periods, the policy gap view, exports.
 
-Views parse the query, call ``surveys.services.trends`` and render. Every figure they show
-was allowed by the release guard inside the service; templates never compare with k.
-Charts are SVG from ``analysis.charts``, cached per release (the service's cache key), each
-with a text alternative and shown beside a table of the same numbers.
+Views parse the query, call ``surveys.services.overview`` or ``surveys.services.periods`` and
+render. Every figure they show is a decision the release guard recorded when its period
+ended; templates never compare with k. Charts are SVG from ``analysis.charts``, each with a
+text alternative and shown beside a table of the same numbers.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from analysis import charts
+from analysis import charts, periods
 from surveys import csvsafe, items
 from surveys.db import get_session
 from surveys.errors import NotFound
 from surveys.models import Team
 from surveys.services import admin as admin_service
-from surveys.services import results, trends
+from surveys.services import overview as overview_service
+from surveys.services import periods as period_service
+from surveys.services import results
 from surveys.services.access import ORG_WIDE_ROLES, RESULT_ROLES
 from surveys.views.audit import audited, guard
 from surveys.web import now, roles_required, settings
@@ -42,7 +44,7 @@ def _period_arg() -> str | None:
     raw = request.args.get("period", "").strip()
     if not raw:
         return None
-    if not trends.valid_period(raw) or trends.grain_of(raw) != "quarter":
+    if not periods.valid_period(raw) or periods.grain_of(raw) != "quarter":
         raise ValueError("period must be a quarter such as 2026-Q3")
     return raw
 
@@ -50,21 +52,19 @@ def _period_arg() -> str | None:
 def _overview():
     period = _period_arg()
     try:
-        return trends.overview(get_session(), now(), _k(), period)
+        return overview_service.overview(get_session(), _k(), period)
     except ValueError as exc:
         raise NotFound(str(exc)) from exc
 
 
-def _lines(periods, series) -> tuple[list[str], list[charts.Line]]:
-    labels = [p.label for p in periods]
-    lines = [charts.Line(s.label, [p.pct(s.construct) for p in periods]) for s in series]
+def _lines(rows) -> tuple[list[str], list[charts.Line]]:
+    labels = [p.label for p in rows]
+    lines = [charts.Line(c.label, [p.pct(c.id) for p in rows]) for c in items.CONSTRUCTS]
     return labels, lines
 
 
-def _svg(key: tuple, build) -> Response:
-    body = trends.cached(get_session(), ("svg", *key), build)
-    return Response(body, mimetype="image/svg+xml",
-                    headers={"Cache-Control": "private, max-age=300"})
+def _svg(body: str) -> Response:
+    return Response(body, mimetype="image/svg+xml")
 
 
 # --------------------------------------------------------------------------- overview
@@ -79,12 +79,12 @@ def overview():
     except ValueError as exc:
         return _bad_request(str(exc))
     guard(True, "released")
-    labels, lines = _lines(view.org_trend, view.org_series)
+    labels, lines = _lines(view.org_trend)
     return render_template(
         "hr/overview.html", view=view, constructs=items.CONSTRUCTS,
         trend_alt=charts.describe_lines(labels, lines,
                                         what="Organisation, percent favourable by quarter"),
-        heat_class=heat_class, period_label=trends.period_label,
+        heat_class=heat_class,
     )
 
 
@@ -102,10 +102,9 @@ def org_trend_chart():
         view = _overview()
     except ValueError as exc:
         return _bad_request(str(exc))
-    labels, lines = _lines(view.org_trend, view.org_series)
+    labels, lines = _lines(view.org_trend)
     alt = charts.describe_lines(labels, lines, what="Organisation, percent favourable")
-    return _svg(("org", view.periods, view.k),
-                lambda: charts.to_svg(charts.trend_chart(labels, lines), alt))
+    return _svg(charts.to_svg(charts.trend_chart(labels, lines), alt))
 
 
 @bp.get("/hr/charts/kinds.svg")
@@ -119,8 +118,7 @@ def kinds_chart():
     groups = [charts.Line(con.label, [c.pct(con.id) for c in view.kinds])
               for con in items.CONSTRUCTS]
     alt = charts.describe_lines(categories, groups, what="Percent favourable by incident kind")
-    return _svg(("kinds", view.period, view.span, view.k),
-                lambda: charts.to_svg(charts.bar_chart(categories, groups), alt))
+    return _svg(charts.to_svg(charts.bar_chart(categories, groups), alt))
 
 
 @bp.get("/hr/policies")
@@ -135,7 +133,7 @@ def policies():
     register = admin_service.policy_register(get_session())
     gaps = {g.policy.id: g for g in view.policy_gaps}
     return render_template("hr/policies.html", view=view, register=register, gaps=gaps,
-                           items=items, period_label=trends.period_label)
+                           items=items)
 
 
 # --------------------------------------------------------------------------- exports
@@ -150,7 +148,7 @@ def export_csv():
     except ValueError as exc:
         return _bad_request(str(exc))
     guard(True, "released")
-    header, *rows = trends.export_rows(view)
+    header, *rows = overview_service.export_rows(view)
     name = f"aftercare-{view.period or 'none'}.csv"
     return Response(csvsafe.to_csv(header, rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -165,8 +163,7 @@ def report_pdf():
     except ValueError as exc:
         return _bad_request(str(exc))
     guard(True, "released")
-    body = trends.cached(get_session(), ("pdf", view.period, view.periods, view.k),
-                         lambda: quarterly_report(view))
+    body = quarterly_report(view)
     name = f"aftercare-{view.period or 'none'}.pdf"
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -176,9 +173,9 @@ SHORT = {"blame": "blame", "social": "social cost", "sharing": "sharing",
          "leadership": "leadership"}
 
 
-def quarterly_report(view: trends.Overview) -> bytes:
+def quarterly_report(view: overview_service.Overview) -> bytes:
     """The one-page quarterly report from an overview (released figures only)."""
-    labels, lines = _lines(view.org_trend, view.org_series)
+    labels, lines = _lines(view.org_trend)
     table = [["Team", "People", *(c.label for c in items.CONSTRUCTS)]]
     for row in view.heatmap:
         table.append([row.team.name, str(row.n) if row.shown else "not enough people",
@@ -188,16 +185,7 @@ def quarterly_report(view: trends.Overview) -> bytes:
         table = [table[0], *shown[:15]]
     flagged = [f for f in view.flags if f.state == "flag"]
     watched = [f for f in view.flags if f.state == "watch"]
-    trend_lines = []
-    for s in view.org_series:
-        if s.trend is not None:
-            trend_lines.append(f"{s.label}: Mann-Kendall tau {s.trend.tau:+.2f}, fitted change "
-                               f"{s.trend.change:+.0f} points over {s.trend.n_periods} "
-                               "quarters.")
-        elif s.change is not None:
-            trend_lines.append(f"{s.label}: {s.change.change:+.0f} points since "
-                               f"{labels[0] if labels else ''} (too few quarters for a "
-                               "trend).")
+    trend_lines = [s.words for s in view.org_series if s.method != "none"]
     learning = [f"{r.label}: {r.reviews} reviews; "
                 + (f"{r.system_changes_per_review:.1f} system changes per review "
                    f"(recorded for {r.recorded_changes}); "
@@ -244,11 +232,11 @@ def team(slug: str):
     db = get_session()
     team_row = _team(db, slug)
     grain = request.args.get("grain", "quarter")
-    if grain not in trends.GRAINS:
+    if grain not in periods.GRAINS:
         return _bad_request("grain must be month or quarter")
-    view = trends.team_trends(db, team_row, grain, now(), _k())
+    view = period_service.team_periods(db, team_row, grain, now(), _k())
     guard(True, "released")
-    labels, lines = _lines(view.periods, view.series)
+    labels, lines = _lines(view.periods)
     return render_template(
         "hr/team.html", view=view, constructs=items.CONSTRUCTS,
         trend_alt=charts.describe_lines(labels, lines, what=f"{team_row.name}, percent "
@@ -261,13 +249,12 @@ def team_chart(slug: str):
     db = get_session()
     team_row = _team(db, slug)
     grain = request.args.get("grain", "quarter")
-    if grain not in trends.GRAINS:
+    if grain not in periods.GRAINS:
         return _bad_request("grain must be month or quarter")
-    view = trends.team_trends(db, team_row, grain, now(), _k())
-    labels, lines = _lines(view.periods, view.series)
+    view = period_service.team_periods(db, team_row, grain, now(), _k())
+    labels, lines = _lines(view.periods)
     alt = charts.describe_lines(labels, lines, what=f"{team_row.name}, percent favourable")
-    return _svg(("team", team_row.id, grain, tuple(p.period for p in view.periods), _k()),
-                lambda: charts.to_svg(charts.trend_chart(labels, lines), alt))
+    return _svg(charts.to_svg(charts.trend_chart(labels, lines), alt))
 
 
 def _team(db, slug: str) -> Team:

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from surveys.db import get_session
-from surveys.errors import InvalidInput
+from surveys.errors import Conflict, InvalidInput
 from surveys.models import INCIDENT_KINDS, SEVERITIES, Team
 from surveys.services import lifecycle, results
 from surveys.services.access import RESULT_ROLES
@@ -25,9 +25,9 @@ bp = Blueprint("results", __name__)
 @audited("results.list")
 def incidents():
     db = get_session()
-    return render_template("results/incidents.html",
-                           incidents=results.incidents_for(db, current_user),
-                           released=results.is_released)
+    incidents = results.incidents_for(db, current_user)
+    decisions = results.decisions_for(db, [i.survey for i in incidents if i.survey])
+    return render_template("results/incidents.html", incidents=incidents, decisions=decisions)
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -36,8 +36,7 @@ def incidents():
 def incident(incident_id: int):
     db = get_session()
     survey = results.survey_for_incident(db, current_user, incident_id)
-    result = results.survey_results(db, survey, now=now(),
-                                    pool_period=settings().pool_period)
+    result = results.survey_results(db, survey, pool_grain=settings().pool_period)
     guard(result.decision.allowed, result.decision.reason)
     return render_template("results/incident.html", incident=survey.incident, result=result)
 
@@ -55,7 +54,7 @@ def learning(incident_id: int):
         survey = results.survey_for_incident(db, current_user, incident_id)
         return render_template("results/incident.html", incident=survey.incident,
                                result=results.survey_results(
-                                   db, survey, now=now(), pool_period=settings().pool_period),
+                                   db, survey, pool_grain=settings().pool_period),
                                learning_errors=exc.fields, learning_values=request.form), 400
     flash("Learning outcomes saved.", "info")
     return redirect(url_for("results.incident", incident_id=incident_id))
@@ -67,10 +66,14 @@ def learning(incident_id: int):
 def close(incident_id: int):
     db = get_session()
     survey = results.survey_for_incident(db, current_user, incident_id)
-    if survey.status != "open":
-        flash("Only an open survey can be closed early.", "error")
-    else:
+    if survey.is_closed:
+        flash("This survey is already closed.", "info")
+        return redirect(url_for("results.incident", incident_id=incident_id))
+    try:
         lifecycle.close_survey(db, survey.id, now())
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
         flash("The survey is closed and its answers are sealed.", "info")
     return redirect(url_for("results.incident", incident_id=incident_id))
 

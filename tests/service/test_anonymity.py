@@ -138,7 +138,7 @@ def test_a_database_copy_after_close_cannot_tell_who_answered(app, db, org, sett
         if inv.person_id in responders:
             participant.submit(db, hash_token(token),
                                participant.parse_submission(ANSWERS, survey.practices))
-    lifecycle.tick(db, box, NOW + settings.survey_duration / 2)  # reminders to everyone
+    lifecycle.tick(db, box, NOW + settings.survey_duration / 2, settings)  # reminders to all
     lifecycle.close_survey(db, survey.id, NOW + settings.survey_duration)
     engine = dbmod.get_engine(app)
     engine.dispose()

@@ -9,7 +9,17 @@ import pytest
 from sqlalchemy import inspect, select
 
 from conftest import make_app
-from support import ANSWERS, NOW, SECRET, Manager, Participant, build_org, open_survey
+from support import (
+    AFTER_Q4,
+    ANSWERS,
+    NOW,
+    SECRET,
+    Manager,
+    Participant,
+    build_org,
+    decide_periods,
+    open_survey,
+)
 from surveys import db as dbmod
 from surveys.errors import Conflict, InvalidInput, SurveyNotOpen
 from surveys.mail import MailBackend, Outcome, Status
@@ -153,19 +163,37 @@ def test_outbox_flush_delivers_checkins_of_closed_surveys(client, runner, org, d
     assert any("flush@example.org" in body and SUPPORT in body for body in sent)
 
 
-def test_manager_sees_only_that_a_request_exists(client, org, db, settings, box):
+def test_manager_sees_only_that_a_request_exists_for_the_teams_ended_period(
+        client, org, db, settings, box, app):
     survey, tokens = open_survey(db, settings, box, people=8)
     for i, token in enumerate(tokens[:6]):
         Participant(client).answer(token, **{k: v for k, v in ANSWERS.items()})
         if i < 2:
             _ask(client, f"secret{i}@example.org")
     lifecycle.close_survey(db, survey.id, NOW)
-    manager = Manager(client)
-    manager.login("manager@example.org")
-    page = client.get(f"/incidents/{survey.incident_id}").text
-    assert "Someone asked for a confidential check-in" in page
-    assert "secret0" not in page and "secret1" not in page
-    assert "2 people" not in page and "2 requests" not in page
+    decide_periods(db, settings)
+    app.config["AFTERCARE_NOW"] = AFTER_Q4
+    Manager(client).login("manager@example.org")
+    # Never per incident: with a handful of participants that would point at someone.
+    incident = client.get(f"/incidents/{survey.incident_id}").text
+    assert "check-in" not in incident
+    team = client.get("/teams/payments").text
+    assert "Someone asked for a confidential check-in after an incident of Payments, " \
+        "2026 Q4" in team
+    for page in (incident, team):
+        assert "secret0" not in page and "secret1" not in page
+        assert "2 people" not in page and "2 requests" not in page
+
+
+def test_no_notice_when_the_period_invited_fewer_than_k(client, org, db, settings, box, app):
+    survey, tokens = open_survey(db, settings, box, people=4)
+    Participant(client).answer(tokens[0])
+    _ask(client, "alone@example.org")
+    lifecycle.close_survey(db, survey.id, NOW)
+    decide_periods(db, settings)
+    app.config["AFTERCARE_NOW"] = AFTER_Q4
+    Manager(client).login("manager@example.org")
+    assert "check-in" not in client.get("/teams/payments").text
 
 
 def test_no_support_contact_means_no_form(sqlite_url, tmp_path):

@@ -74,9 +74,9 @@ def test_scheduled_survey_opens_on_tick_and_k_is_locked_then(db, settings, box):
     lifecycle.set_min_group(db, survey.id, 3)
     with pytest.raises(InvalidInput):
         lifecycle.set_min_group(db, survey.id, 2)
-    report = lifecycle.tick(db, box, NOW + timedelta(hours=22))
+    report = lifecycle.tick(db, box, NOW + timedelta(hours=22), settings)
     assert report.opened == []
-    report = lifecycle.tick(db, box, NOW + timedelta(hours=24))
+    report = lifecycle.tick(db, box, NOW + timedelta(hours=24), settings)
     assert report.opened == [survey.id]
     with pytest.raises(MinGroupLocked):
         lifecycle.set_min_group(db, survey.id, 4)
@@ -87,17 +87,17 @@ def test_reminder_goes_to_every_invitee_once_and_never_after_close(db, settings,
     survey, tokens = open_survey(db, settings, box, people=5)
     submit(db, tokens[0])
     half = NOW + settings.survey_duration / 2
-    assert lifecycle.tick(db, box, half - timedelta(minutes=1)).reminded == []
-    assert lifecycle.tick(db, box, half).reminded == [survey.id]
+    assert lifecycle.tick(db, box, half - timedelta(minutes=1), settings).reminded == []
+    assert lifecycle.tick(db, box, half, settings).reminded == [survey.id]
     assert count(db, OutboxMessage, OutboxMessage.kind == "reminder") == 5  # answered too
-    assert lifecycle.tick(db, box, half + timedelta(hours=1)).reminded == []
+    assert lifecycle.tick(db, box, half + timedelta(hours=1), settings).reminded == []
     assert count(db, OutboxMessage, OutboxMessage.kind == "reminder") == 5
 
 
 def test_no_reminder_for_a_survey_closed_early(db, settings, box):
     survey, _ = open_survey(db, settings, box, people=5)
     lifecycle.close_survey(db, survey.id, NOW + timedelta(hours=1))
-    assert lifecycle.tick(db, box, NOW + settings.survey_duration / 2).reminded == []
+    assert lifecycle.tick(db, box, NOW + settings.survey_duration / 2, settings).reminded == []
     assert count(db, OutboxMessage, OutboxMessage.kind == "reminder") == 0
 
 
@@ -106,7 +106,7 @@ def test_close_seals_moves_and_purges(db, settings, box, app):
     for token in tokens[:5]:
         submit(db, token, blame_person="5")
     assert count(db, StagedAnswer) == 5 and count(db, Response) == 0
-    report = lifecycle.tick(db, box, survey.closes_at)
+    report = lifecycle.tick(db, box, survey.closes_at, settings)
     assert report.closed == [survey.id]
     closed = db.get(Survey, survey.id)
     assert closed.status == "closed" and closed.respondents == 5

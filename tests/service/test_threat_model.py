@@ -7,9 +7,9 @@ from datetime import timedelta
 from analysis_org import run_survey, uniform
 from sqlalchemy import func, select
 
-from support import ANSWERS, NOW, open_survey
+from support import ANSWERS, NOW, decide_periods, open_survey
 from surveys.models import AuditEvent, OutboxMessage, ReleaseRecord
-from surveys.services import participant, periods, releases
+from surveys.services import participant, periods
 from surveys.tokens import hash_token
 
 
@@ -34,17 +34,23 @@ def test_release_records_hold_no_person_and_no_time():
 
 
 def test_a_period_that_can_still_grow_is_never_shown(db, org, settings, box):
-    """Live counts across periods: the running month is refused until it has ended."""
-    releases.clear_cache()
+    """Live counts across periods: the running month is neither decided nor shown until it
+    has ended; then it is decided once by the tick and shown as decided."""
     run_survey(db, settings, box, team="payments", at=NOW - timedelta(days=12),
                rows=uniform(6))
-    current = {p.period: p for p in periods.team_periods(db, "payments", "month", 5,
-                                                         now=NOW).periods}
+    assert decide_periods(db, settings, NOW).periods == []  # November is still running
+    current = {p.period: p for p in periods.team_periods_for_slug(
+        db, "payments", "month", NOW, 5).periods}
     assert current["2026-11"].released is False
     assert current["2026-11"].reason == "period_not_over"
-    later = {p.period: p for p in periods.team_periods(
-        db, "payments", "month", 5, now=NOW + timedelta(days=15)).periods}
-    assert later["2026-11"].released is True and later["2026-11"].respondents == 6
+    later_now = NOW + timedelta(days=15)
+    pending = {p.period: p for p in periods.team_periods_for_slug(
+        db, "payments", "month", later_now, 5).periods}
+    assert pending["2026-11"].reason == "pending"  # ended, not decided yet: still nothing
+    assert "2026-11" in decide_periods(db, settings, later_now).periods
+    later = {p.period: p for p in periods.team_periods_for_slug(
+        db, "payments", "month", later_now, 5).periods}
+    assert later["2026-11"].released is True and later["2026-11"].n == 6
 
 
 def test_every_test_the_threat_model_names_exists():

@@ -81,23 +81,6 @@ def test_hierarchy_release_protects_the_parent_minus_child():
         frozenset({"org"})
 
 
-@pytest.mark.parametrize("when, grain, period", [
-    (datetime(2026, 1, 1, tzinfo=UTC), "quarter", "2026-Q1"),
-    (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), "quarter", "2026-Q4"),
-    (datetime(2026, 11, 20, tzinfo=UTC), "month", "2026-11"),
-])
-def test_calendar_periods(when, grain, period):
-    assert release.calendar_period(when, grain) == period
-
-
-def test_a_period_is_over_only_after_its_last_day():
-    assert release.period_over("2026-Q3", NOW) and not release.period_over("2026-Q4", NOW)
-    assert release.period_over("2026-10", NOW) and not release.period_over("2026-11", NOW)
-    assert release.period_over("2025-12", NOW)
-    with pytest.raises(ValueError):
-        release.calendar_period(NOW, "week")
-
-
 def test_comments_need_k_different_authors():
     # one survey, 5 comments: 5 people (one comment each per survey)
     assert release.comments_release({1: 5}, 1, 5, period_over=True).allowed
@@ -163,3 +146,10 @@ def test_a_suppressed_cut_next_to_its_total_never_exposes_a_small_group(cells, o
     cut = release.cut_release(len(total), {key: len(p) for key, p in people.items()}, k)
     released = ([total] if cut.total_shown else []) + [people[key] for key in cut.shown]
     assert derivable_small_groups(len(total), released, k) == []
+
+
+def test_a_pooled_figure_needs_the_largest_k_of_its_surveys():
+    assert release.pooled_min_group(5, [5, 8, 3]) == 8
+    assert release.pooled_min_group(6, []) == 6
+    with pytest.raises(ValueError):
+        release.pooled_min_group(5, [2])

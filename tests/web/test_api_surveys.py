@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 from sqlalchemy import select
 
 from api_support import DOCUMENT, Api, conforms, error_of, incident, make_key
-from support import open_survey
+from support import NOW, decide_periods, open_survey
 from surveys.openapi import build_document
 from surveys.services import lifecycle, participant
 from surveys.tokens import hash_token
@@ -21,8 +21,10 @@ STATEMENTS = ("blame_system", "blame_person", "blame_career", "social_treated",
 
 
 @pytest.fixture
-def api(app, client):
-    return Api(client, make_key(app))
+def api(app, client, db, settings):
+    api = Api(client, make_key(app))
+    api.db, api.settings = db, settings
+    return api
 
 
 def submit(db, token, value="4"):
@@ -132,7 +134,9 @@ def test_unknown_survey_is_404_on_every_route(api):
 # --- periods ------------------------------------------------------------------------------
 
 
-def periods(api, grain="month", team="payments"):
+def periods(api, grain="month", team="payments", decide=True):
+    if decide:  # what the worker's tick does once the periods have ended
+        decide_periods(api.db, api.settings, NOW)
     response = api.get(f"/api/v1/teams/{team}/periods?grain={grain}")
     assert response.status_code == 200, response.json
     conforms("Periods", response.json)
@@ -167,7 +171,7 @@ def test_a_period_that_would_reveal_a_small_survey_by_subtraction_is_withheld(ap
     shown, _ = periods(api)
     # 7 respondents, but 7 - 5 = 2 people's answers would be computable
     assert shown["2026-08"]["released"] is False
-    assert shown["2026-08"]["reason"] == "below_minimum"
+    assert shown["2026-08"]["reason"] == "differencing"
     assert shown["2026-08"]["respondents"] is None and shown["2026-08"]["constructs"] == {}
 
 
@@ -179,12 +183,14 @@ def test_a_quarter_that_would_reveal_a_small_month_is_withheld(api, db, settings
     assert months["2026-07"]["released"] is True and months["2026-08"]["released"] is False
     quarters, _ = periods(api, "quarter")
     assert quarters["2026-Q3"]["released"] is False  # 8 - 6 = 2 people
+    assert quarters["2026-Q3"]["reason"] == "differencing"
 
 
 def test_trend_needs_five_periods_else_change_since(api, db, settings, box):
     for month in (6, 7):
         closed_survey(db, settings, box, 5, day(month), title=f"m{month}")
-    _, body = periods(api)
+    decide_periods(db, settings, day(8, 1))  # June and July have ended
+    _, body = periods(api, decide=False)
     assert body["trends"]["blame"]["method"] == "change_since"
     assert body["trends"]["blame"]["periods"] == 2
     for month in (8, 9, 10):

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from analysis_org import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
 
-from support import Manager
+from support import NOW, Manager, decide_periods
 from surveys.services import admin
 
 
@@ -24,6 +24,7 @@ def organisation(db, org, settings, box):
     run_survey(db, settings, box, team="platform", at=AUG, rows=uniform(6), kind="security")
     run_survey(db, settings, box, team="ops", at=AUG, rows=uniform(5), kind="data")
     run_survey(db, settings, box, team="small", at=AUG, rows=uniform(2))
+    decide_periods(db, settings, NOW)  # the tick once Q3 has ended
     return org
 
 
@@ -37,12 +38,13 @@ def test_overview_heatmap_guards_cells(client, organisation):
     assert page.status_code == 200
     html = page.text
     assert "2026 Q3" in html
-    # Small team has 2 people: its row says "not enough people" and carries no colour class. With 2
-    # hidden, the organisation total minus the shown teams would isolate them, so the
-    # smallest shown team (ops, 5) is hidden too.
+    # Small team has 2 people: its row says "not enough people" and carries no colour class.
+    # With 2 hidden, the organisation total minus the shown teams would isolate them, so the
+    # smallest shown team (ops, 5) is held back too.
     rows = dict(re.findall(r'<tr><th scope="row"><a href="/teams/([a-z]+)">.*?</a></th>(.*?)</tr>',
                            html, re.S))
-    assert "not enough people" in rows["small"] and "not enough people" in rows["ops"]
+    assert "not enough people" in rows["small"]
+    assert "held back to protect a smaller group" in rows["ops"]
     assert not re.search(r"heat-\d", rows["small"]) and not re.search(r"heat-\d", rows["ops"])
     assert re.search(r'class="heat heat-\d">67%</td>', rows["payments"])  # blame, 200/3
     for cell in re.findall(r"<td[^>]*>[^<]*not enough people[^<]*</td>", html):
@@ -65,7 +67,7 @@ def test_chart_has_text_alternative_and_table(client, organisation):
     svg = client.get("/hr/charts/org-trend.svg")
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
     assert svg.data.lstrip().startswith(b"<?xml") and b"<svg" in svg.data
-    assert client.get("/hr/charts/org-trend.svg").data == svg.data  # cached per release
+    assert client.get("/hr/charts/org-trend.svg").data == svg.data  # the same every time
 
 
 def test_csv_export_is_neutralised_and_released_only(client, organisation):
@@ -79,13 +81,14 @@ def test_csv_export_is_neutralised_and_released_only(client, organisation):
     assert "Payments" in names and "Small team" not in names
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r"))
                    for row in rows for cell in row)
-    assert ["team", "Payments", "2026-Q3", "blame", "6", "66.7"] in rows
+    assert ["team", "Payments", "2026-Q3", "Perceived blame", "6", "66.7"] in rows
 
 
 def test_csv_neutralises_a_shown_hostile_name(client, db, org, settings, box):
     admin.add_team(db, "ops", "@SUM(1+1)")
     run_survey(db, settings, box, team="ops", at=AUG, rows=uniform(5))
     run_survey(db, settings, box, team="payments", at=AUG, rows=uniform(5))
+    decide_periods(db, settings, NOW)
     _hr(client)
     rows = list(csv.reader(io.StringIO(client.get("/hr/export.csv").text)))
     assert any(r[1] == "'@SUM(1+1)" for r in rows)
@@ -144,6 +147,7 @@ def test_policy_gap_view(client, db, org, settings, box):
     for i, row in enumerate(rows):
         row["practice_author"] = "1" if i < 5 else "2"
     run_survey(db, settings, box, team="payments", at=AUG, rows=rows)
+    decide_periods(db, settings, NOW)
     _hr(client)
     page = client.get("/hr/policies").text
     assert "83%" in page and "Ask someone outside the incident to write the next review." in page

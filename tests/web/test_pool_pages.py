@@ -10,19 +10,19 @@ from analysis_org import AUG, uniform
 from sqlalchemy import select
 
 from conftest import make_app
-from support import ANSWERS, NOW, Manager, build_org, tokens_of
+from support import ANSWERS, NOW, Manager, build_org, decide_periods, tokens_of
 from surveys import db as dbmod
 from surveys.config import ConfigError
 from surveys.models import AuditEvent
-from surveys.services import lifecycle, participant, releases
+from surveys.services import ledger, lifecycle, participant
 from surveys.tokens import hash_token
 
 
 @pytest.fixture(autouse=True)
 def fresh_ledgers():
-    releases.clear_cache()
+    ledger.clear_cache()
     yield
-    releases.clear_cache()
+    ledger.clear_cache()
 
 
 def small_survey(db, settings, box, at, answers, title, comment=None, team="payments",
@@ -50,6 +50,7 @@ def pooled(db, org, settings, box):
                      comment="Ask Payments3 about 3 Aug, payments4@example.org knows.")
     b = small_survey(db, settings, box, AUG + timedelta(days=30), uniform(3), "Small two",
                      comment="The timeline helped.", first=6)  # other people: 6 authors
+    decide_periods(db, settings, NOW)
     return a, b
 
 
@@ -74,6 +75,7 @@ def test_comments_the_same_few_people_may_have_written_stay_hidden(client, db, o
     small_survey(db, settings, box, AUG, uniform(3), "One", comment="Felt fine.")
     small_survey(db, settings, box, AUG + timedelta(days=30), uniform(3), "Two",
                  comment="Felt rushed.")
+    decide_periods(db, settings, NOW)
     Manager(client).login("manager@example.org")
     page = client.get("/teams/payments/pools/2026-Q3")
     assert "Pooled results from 6 people" in page.text
@@ -135,6 +137,7 @@ def test_month_pools_when_configured(tmp_path, box):
         with dbmod.session_scope(app) as db:
             build_org(db)
             small_survey(db, settings, box, AUG, [dict(ANSWERS)] * 3, "August small")
+            decide_periods(db, settings, NOW)
         client = app.test_client()
         Manager(client).login("manager@example.org")
         assert "Aug 2026" in client.get("/teams/payments/pools").text
