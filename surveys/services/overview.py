@@ -49,6 +49,8 @@ class HeatRow:
     n: int | None
     cells: tuple[HeatCell, ...]
     short: str = "released"  # why a hidden row is hidden, in a few words
+    subject: str = ""
+    measures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Overview:
     learning: LearningOutcomes
     flags: tuple[findings.ShownFlag, ...]
     k: int
+    org: PeriodView | None = None  # the quarter's organisation figure (policy gaps)
 
     @property
     def label(self) -> str:
@@ -136,7 +139,8 @@ def overview(session: Session, k: int, period: str | None = None) -> Overview:
             continue
         view = view_of(chosen, figure)
         heat.append(HeatRow(team, True, figure.n,
-                            tuple(HeatCell(c.id, view.pct(c.id)) for c in items.CONSTRUCTS)))
+                            tuple(HeatCell(c.id, view.pct(c.id)) for c in items.CONSTRUCTS),
+                            subject=view.subject, measures=view.measures))
         flag_list.extend(findings.shown(figure.findings))
     org_figure = org.get(releases.org_subject(chosen))
     cuts = releases.stored_many(
@@ -170,6 +174,7 @@ def overview(session: Session, k: int, period: str | None = None) -> Overview:
                                                           dict(items.INVOLVEMENT)),
         policy_gaps=gaps, learning=learning_outcomes(session, None, [chosen]),
         flags=tuple(sorted((*org_flags, *flag_list), key=lambda f: f.state != "flag")), k=k,
+        org=view_of(chosen, org_figure) if org_figure is not None else None,
     )
 
 

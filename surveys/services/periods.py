@@ -46,6 +46,8 @@ class PeriodView:
     surveys: int = 0
     n: int | None = None
     constructs: tuple[ConstructResult, ...] = ()
+    subject: str = ""
+    measures: tuple[str, ...] = ()
 
     @property
     def shown(self) -> bool:
@@ -63,10 +65,12 @@ def view_of(period: str, figure: releases.Release, surveys: int = 0) -> PeriodVi
     decision = figure.decision
     if not figure.allowed:
         return PeriodView(period, periods.period_label(period), False, decision.reason.value,
-                          decision.message, decision.short, decision.k, surveys)
+                          decision.message, decision.short, decision.k, surveys,
+                          subject=figure.subject)
     return PeriodView(period, periods.period_label(period), True, decision.reason.value,
                       decision.message, decision.short, decision.k, surveys, figure.n,
-                      construct_results(figure.counts, decision.k, with_means=False))
+                      construct_results(figure.counts, decision.k, with_means=False),
+                      figure.subject, tuple(sorted(figure.measures)))
 
 
 def series_of(rows: tuple[PeriodView, ...], label: str = "") -> tuple[Summary, ...]:

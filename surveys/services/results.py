@@ -66,6 +66,8 @@ class SurveyResults:
     practices: tuple[PracticeResult, ...] = field(default_factory=tuple)
     flags: tuple[findings.ShownFlag, ...] = ()
     comments: tuple[str, ...] = ()
+    subject: str = ""
+    measures: tuple[str, ...] = ()
 
 
 def decisions_for(session: Session, surveys: Sequence[Survey]) -> dict[int, release.Decision]:
@@ -117,7 +119,8 @@ def survey_results(session: Session, survey: Survey, *, pool_grain: str = "quart
     return SurveyResults(
         survey, recorded.decision, None, recorded.n, construct_results(recorded.counts, k),
         practice_rows(recorded.extra.get("practices", {})), findings.shown(recorded.findings),
-        released_comments(session, survey, pool_grain))
+        released_comments(session, survey, pool_grain), recorded.subject,
+        tuple(sorted(recorded.measures)))
 
 
 @dataclass(frozen=True)
