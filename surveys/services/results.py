@@ -9,7 +9,6 @@ re-implements a statistic or a threshold.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -205,17 +204,9 @@ def practice_results(policies: Sequence[items.Policy], counts: Counts, k: int
 
 
 def checkin_finding(subject: str, requests: int) -> flags.Finding | None:
-    """The check-in flag as managers see it: that a request exists, never how many or who."""
-    finding = flags.checkin_finding(subject, requests)
-    if finding is None:
-        return None
-    return dataclasses.replace(
-        finding,
-        what_was_seen=(f"Someone asked for a confidential check-in after {subject}. The "
-                       "request went to the support contact, not to managers, and does not "
-                       "say who asked."),
-        numbers={},
-    )
+    """The check-in flag as managers see it: that a request exists, never how many or who
+    (the words are `flags.checkin_finding`'s own)."""
+    return flags.checkin_finding(subject, requests)
 
 
 def checkin_requests(session: Session, survey_ids: Sequence[int]) -> int:
