@@ -113,7 +113,9 @@ class Trend:
     """Mann-Kendall trend test with the Theil-Sen slope (score units per period).
 
     ``change`` is the Theil-Sen fitted change over the whole span,
-    ``slope * (last period - first period)``.
+    ``slope * (last period - first period)``. ``slope_low`` and ``slope_high`` are Sen's
+    interval for the slope, built from ``var_s``, the variance of Kendall's S corrected for
+    tied scores.
     """
 
     tau: float
@@ -125,6 +127,7 @@ class Trend:
     slope_high: float
     n_periods: int
     change: float
+    var_s: float
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,23 @@ def _check_count(value: object, what: str) -> int:
     if value < 0:
         raise ValueError(f"{what} must not be negative, got {value!r}")
     return int(value)
+
+
+def _check_group_sizes(x: np.ndarray, y: np.ndarray, least: int, method: str) -> None:
+    for name, group in (("x", x), ("y", y)):
+        if group.size < least:
+            people = "value" if least == 1 else "values"
+            raise ValueError(
+                f"{method} needs at least {least} {people} in each group; "
+                f"{name} has {group.size}"
+            )
+
+
+def _check_resamples(n_resamples: object) -> int:
+    n_resamples = _check_count(n_resamples, "n_resamples")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    return n_resamples
 
 
 def _check_alternative(alternative: str) -> None:
@@ -250,7 +270,7 @@ def proportion(k: int, n: int, confidence_level: float = 0.95) -> Proportion:
         raise ValueError("a proportion needs at least one answer (n >= 1)")
     if k > n:
         raise ValueError(f"k ({k}) cannot exceed n ({n})")
-    low, high = _wilson(k, n, _z(confidence_level))
+    low, high = _wilson(k, n, z_quantile(confidence_level))
     return Proportion(
         favourable=k,
         n=n,
@@ -262,17 +282,30 @@ def proportion(k: int, n: int, confidence_level: float = 0.95) -> Proportion:
 
 
 @functools.lru_cache(maxsize=16)
-def _z(confidence_level: float) -> float:
+def z_quantile(confidence_level: float) -> float:
+    """The two-sided standard normal quantile of a confidence level (1.96 at 95%)."""
     return float(stats.norm.ppf(0.5 + confidence_level / 2))
 
 
 def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
     """Wilson score bounds: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)."""
+    low, high = wilson_bounds(np.asarray(k, dtype=float), np.asarray(n, dtype=float), z)
+    return float(low), float(high)
+
+
+def wilson_bounds(
+    k: np.ndarray, n: np.ndarray, z: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson score bounds of `proportion` (as fractions), elementwise over arrays.
+
+    For callers that need many intervals at once (projecting how many answers a flag
+    needs); the inputs are trusted: ``0 <= k <= n``, ``n >= 1``.
+    """
     p = k / n
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
 
 
 def percent_favourable(
@@ -394,7 +427,7 @@ def mean_interval(
     n = int(values.size)
     if n < 2:
         raise ValueError(f"an interval for a mean needs at least 2 values, got {n}")
-    n_resamples = _check_count(n_resamples, "n_resamples")
+    n_resamples = _check_resamples(n_resamples)
     mean = float(np.mean(values))
     if np.ptp(values) == 0:
         return MeanInterval(mean, n, mean, mean, "constant", confidence_level)
@@ -579,8 +612,7 @@ def cliffs_delta(x: Values, y: Values) -> float:
        of the Florida Association of Institutional Research (2006).
     """
     xs, ys = as_values(x), np.sort(as_values(y))
-    if xs.size == 0 or ys.size == 0:
-        raise ValueError("both groups need at least one value")
+    _check_group_sizes(xs, ys, 1, "Cliff's delta")
     below = np.searchsorted(ys, xs, side="left")  # y < x
     not_above = np.searchsorted(ys, xs, side="right")  # y <= x
     greater = int(below.sum())
@@ -618,8 +650,15 @@ def mann_whitney(
     Returns
     -------
     GroupComparison
-        ``u`` is the U statistic of ``x``; ``method`` is ``"permutation"`` or
-        ``"asymptotic"``.
+        ``u`` is the U statistic of ``x``; ``method`` is ``"permutation"``,
+        ``"asymptotic"``, or ``"constant"`` when every value is the same (p = 1).
+
+    Raises
+    ------
+    ValueError
+        When a group has fewer than 2 values (a group of one person has no spread to
+        compare, and identifies that person), ``alternative`` is unknown, or
+        ``n_resamples`` is below 1.
 
     Notes
     -----
@@ -636,10 +675,9 @@ def mann_whitney(
     """
     _check_alternative(alternative)
     xs, ys = as_values(x), as_values(y)
-    if xs.size == 0 or ys.size == 0:
-        raise ValueError("both groups need at least one value")
+    _check_group_sizes(xs, ys, 2, "Mann-Whitney")
     permutation_below = _check_count(permutation_below, "permutation_below")
-    n_resamples = _check_count(n_resamples, "n_resamples")
+    n_resamples = _check_resamples(n_resamples)
     delta = cliffs_delta(xs, ys)
     if np.ptp(np.concatenate([xs, ys])) == 0:
         # Every value equal: no evidence either way (scipy would divide by a zero variance).
@@ -681,8 +719,9 @@ def mann_kendall(
     Returns
     -------
     Trend
-        ``s`` is the Mann-Kendall statistic, ``sum sign(y_j - y_i)`` over ``i < j``; the
-        two-sided p-value is scipy's ``kendalltau`` (exact without ties, normal with the
+        ``s`` is the Mann-Kendall statistic, ``sum sign(y_j - y_i)`` over ``i < j``, and
+        ``var_s`` its variance under no trend, corrected for tied scores; the two-sided
+        p-value is scipy's ``kendalltau`` (exact without ties, normal with the
         tie-corrected variance otherwise).
 
     Raises
@@ -691,12 +730,25 @@ def mann_kendall(
         With fewer than 5 periods: then even a perfectly monotone series has exact
         two-sided p = 2/4! = 0.083, so no trend can be claimed; use `change_since`.
 
+    Notes
+    -----
+    The slope is the median of the pairwise slopes ``(y_j - y_i) / (x_j - x_i)`` [3]_, the
+    intercept the median of ``y - slope x`` (as ``scipy.stats.theilslopes`` does). Its
+    interval is Sen's [3]_: with the N pairwise slopes sorted and
+    ``C = z(1 - alpha/2) sqrt(var_s)``, the bounds are the M1-th and (M2 + 1)-th slopes,
+    ``M1 = (N - C) / 2`` and ``M2 = (N + C) / 2``, rounded outwards so that rounding never
+    narrows the interval. ``var_s = [n(n-1)(2n+5) - sum t(t-1)(2t+5)] / 18`` over groups
+    of t tied scores [2]_, [4]_: Likert-based percentages tie often, and the variance
+    without that correction would give a wider interval than the test's own.
+
     References
     ----------
     .. [1] H. B. Mann, "Nonparametric tests against trend", Econometrica 13 (1945) 245-259.
     .. [2] M. G. Kendall, "Rank Correlation Methods", 4th ed., Griffin (1975).
     .. [3] P. K. Sen, "Estimates of the regression coefficient based on Kendall's tau",
        JASA 63 (1968) 1379-1389.
+    .. [4] R. O. Gilbert, "Statistical Methods for Environmental Pollution Monitoring",
+       Van Nostrand Reinhold (1987), sections 16.4-16.5.
     """
     y = as_values(series)
     n = int(y.size)
@@ -713,23 +765,51 @@ def mann_kendall(
         raise ValueError("periods must be strictly increasing")
     i, j = np.triu_indices(n, k=1)
     s = int(np.sign(y[j] - y[i]).sum())
+    var_s = kendall_s_variance(y)
     change_span = float(x[-1] - x[0])
     if np.ptp(y) == 0:
         level = float(y[0])
-        return Trend(0.0, 0, 1.0, 0.0, level, 0.0, 0.0, n, 0.0)
+        return Trend(0.0, 0, 1.0, 0.0, level, 0.0, 0.0, n, 0.0, var_s)
     tau = stats.kendalltau(x, y)
-    sen = stats.theilslopes(y, x, alpha=confidence_level)
+    slopes = np.sort((y[j] - y[i]) / (x[j] - x[i]))
+    slope = float(np.median(slopes))
+    low, high = _sen_interval(slopes, var_s, confidence_level)
     return Trend(
         tau=float(tau.statistic),
         s=s,
         pvalue=float(tau.pvalue),
-        slope=float(sen.slope),
-        intercept=float(sen.intercept),
-        slope_low=float(sen.low_slope),
-        slope_high=float(sen.high_slope),
+        slope=slope,
+        intercept=float(np.median(y - slope * x)),
+        slope_low=low,
+        slope_high=high,
         n_periods=n,
-        change=float(sen.slope) * change_span,
+        change=slope * change_span,
+        var_s=var_s,
     )
+
+
+def kendall_s_variance(scores: Sequence[float] | np.ndarray) -> float:
+    """Variance of Kendall's S under no trend, corrected for tied scores.
+
+    ``[n(n-1)(2n+5) - sum t(t-1)(2t+5)] / 18``, summed over the groups of t equal scores
+    (Kendall 1975, eq. 4.3; periods never tie, so only the scores' ties enter).
+    """
+    y = as_values(scores)
+    n = int(y.size)
+    _, ties = np.unique(y, return_counts=True)
+    tied = sum(int(t) * (int(t) - 1) * (2 * int(t) + 5) for t in ties)
+    return (n * (n - 1) * (2 * n + 5) - tied) / 18
+
+
+def _sen_interval(
+    slopes: np.ndarray, var_s: float, confidence_level: float
+) -> tuple[float, float]:
+    """Sen's (1968) interval from the sorted pairwise slopes, ranks rounded outwards."""
+    count = int(slopes.size)
+    c = z_quantile(confidence_level) * math.sqrt(var_s)
+    lower = max(math.floor((count - c) / 2), 1)
+    upper = min(math.ceil((count + c) / 2) + 1, count)
+    return float(slopes[lower - 1]), float(slopes[upper - 1])
 
 
 def change_since(first: float, last: float) -> Change:

@@ -35,21 +35,28 @@ INVOLVED, OBSERVERS = "direct", "observer"
 
 @dataclass(frozen=True)
 class ShownFlag:
-    """A stored flag as pages show it: the flag's own words and numbers, and what its
-    family was about (``about``, e.g. "Payments, 2026 Q3")."""
+    """A stored flag as pages show it: the flag itself (its words are
+    ``analysis.flags.Flag``'s own) and what its family was about (``about``, e.g.
+    "Payments, 2026 Q3", and ``period``; "" for one survey)."""
 
-    kind: str
-    state: str
-    subject: str
-    what_was_seen: str
-    how_sure: str
-    next_step: str
-    numbers: Mapping[str, float | int]
+    flag: flags.Flag
     about: str
     period: str
 
+    kind = property(lambda self: self.flag.kind)
+    state = property(lambda self: self.flag.state)
+    subject = property(lambda self: self.flag.subject)
+    what_was_seen = property(lambda self: self.flag.what_was_seen)
+    how_sure = property(lambda self: self.flag.how_sure)
+    next_step = property(lambda self: self.flag.next_step)
+    numbers = property(lambda self: self.flag.numbers)
+    label = property(lambda self: self.flag.label)
+
+    def text(self) -> str:
+        return f"{self.about}: {self.flag.text()}" if self.about else self.flag.text()
+
     def to_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
+        return {**self.flag.to_dict(), "about": self.about, "period": self.period}
 
 
 _FLAG_FIELDS = tuple(f.name for f in dataclasses.fields(flags.Flag))
@@ -57,7 +64,8 @@ _FLAG_FIELDS = tuple(f.name for f in dataclasses.fields(flags.Flag))
 
 def shown(findings: Sequence[Mapping[str, object]]) -> tuple[ShownFlag, ...]:
     """Stored findings as pages show them, flags before watches."""
-    out = [ShownFlag(**{name: f.get(name) for name in (*_FLAG_FIELDS, "about", "period")})
+    out = [ShownFlag(flags.Flag(**{name: f[name] for name in _FLAG_FIELDS if name in f}),
+                     str(f.get("about", "")), str(f.get("period", "")))
            for f in findings]
     return tuple(sorted(out, key=lambda f: f.state != flags.FLAG))
 
@@ -90,20 +98,6 @@ def _gap_findings(policies: Sequence[items.Policy], counts: scores.Counts
             found.append(finding)
             numbers[policy.id] = {k: float(v) for k, v in finding.numbers.items()}
     return found, numbers
-
-
-def checkin_finding(subject: str, requests: int) -> flags.Finding | None:
-    """The check-in flag as managers see it: that a request exists, never how many or who."""
-    finding = flags.checkin_finding(subject, requests)
-    if finding is None:
-        return None
-    return dataclasses.replace(
-        finding,
-        what_was_seen=(f"Someone asked for a confidential check-in after {subject}. The "
-                       "request went to the support contact, not to managers, and does not "
-                       "say who asked or after which incident."),
-        numbers={},
-    )
 
 
 def trend_findings(label: str, history: Sequence[tuple[str, Release]], k: int
@@ -161,8 +155,8 @@ def checkin_notice(team_name: str, period: str, requests: int, invited: int, k: 
     if requests <= 0 or invited < k:
         return []
     about = f"{team_name}, {period_label(period)}"
-    return _stored(flags.resolve([checkin_finding(f"an incident of {about}", requests)]),
-                   about, period)
+    return _stored(flags.resolve([flags.checkin_finding(f"an incident of {about}",
+                                                        requests)]), about, period)
 
 
 def org_family(period: str, released: Release, policies: Sequence[items.Policy],

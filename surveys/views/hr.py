@@ -198,8 +198,7 @@ def quarterly_report(view: overview_service.Overview) -> bytes:
         f"{SHORT[con.id]} {c.pct(con.id):.0f}%" for con in items.CONSTRUCTS
         if c.pct(con.id) is not None) for c in view.kinds if c.shown]
     listed = (flagged + watched)[:2]
-    flag_lines = [f"{'FLAG' if f.state == 'flag' else 'WATCH'}: {f.what_was_seen} Next step: "
-                  f"{f.next_step}" for f in listed] or ["No flags this quarter."]
+    flag_lines = [f.text() for f in listed] or ["No flags this quarter."]
     if len(flagged) + len(watched) > len(listed):
         flag_lines.append(f"{len(flagged) + len(watched) - len(listed)} more on the HR "
                           "overview page, each with how sure it is and a next step.")

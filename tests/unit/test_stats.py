@@ -346,12 +346,38 @@ def test_mann_whitney_permutation_is_seeded_when_it_cannot_enumerate():
 
 
 def test_mann_whitney_refuses_empty_group_and_handles_constant_data():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="x has 0"):
         stats.mann_whitney([], [1, 2])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="alternative"):
         stats.mann_whitney([1, 2], [3, 4], "bigger")
     constant = stats.mann_whitney([3, 3, 3], [3, 3])
     assert constant.pvalue == 1.0 and constant.cliffs_delta == 0.0
+
+
+@pytest.mark.parametrize("x,y,named", [
+    ([1.0], [2.0, 3.0, 4.0], "x has 1"),
+    ({2.0: 3}, {4.0: 1}, "y has 1"),
+    ([3.0], [3.0, 3.0], "x has 1"),  # refused before the all-equal shortcut, too
+])
+def test_mann_whitney_refuses_a_group_of_one_and_names_it(x, y, named):
+    with pytest.raises(ValueError, match=f"at least 2 values in each group; {named}"):
+        stats.mann_whitney(x, y)
+    # Also on the asymptotic path, where scipy itself would not refuse.
+    with pytest.raises(ValueError, match=named):
+        stats.mann_whitney(x, y, permutation_below=0)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_resample_counts_must_be_positive_whole_numbers(bad):
+    with pytest.raises(ValueError, match="n_resamples"):
+        stats.mann_whitney([1, 2, 3], [2, 3, 4], n_resamples=bad)
+    with pytest.raises(ValueError, match="n_resamples"):
+        stats.mean_interval(list(range(25)), n_resamples=bad)
+
+
+def test_cliffs_delta_names_the_empty_group():
+    with pytest.raises(ValueError, match="y has 0"):
+        stats.cliffs_delta([1, 2], {})
 
 
 # --------------------------------------------------------------------------- trend
@@ -402,6 +428,57 @@ def test_five_periods_is_the_least_that_can_reach_significance():
     assert stats.MIN_TREND_PERIODS == 5
     with pytest.raises(ValueError, match="change"):
         stats.mann_kendall([4, 3, 2, 1])
+
+
+# Sen's interval with tied scores, worked by hand: y = 60 60 60 40 70 60 at x = 0..5.
+#   The 15 pairwise slopes (y_j - y_i)/(j - i), sorted:
+#     -20, -10, -10, -6.667, 0, 0, 0, 0, 0, 0, 2.5, 3.333, 5, 10, 30   (median, 8th: 0)
+#   S = 5 positive - 4 negative = 1.
+#   Var(S) = [n(n-1)(2n+5) - sum t(t-1)(2t+5)]/18 with one tie group of four 60s:
+#     (6*5*17 - 4*3*13)/18 = (510 - 156)/18 = 354/18 = 19.6667   (no ties: 510/18 = 28.33)
+#   C = 1.959964 * sqrt(19.6667) = 8.69187; M1 = (15 - C)/2 = 3.154, M2 = (15 + C)/2 = 11.846
+#   rounded outwards: the 3rd and the (12 + 1)th slopes -> -10 to 5.
+#   Without the tie correction C = 10.43271, M1 = 2.284, M2 = 12.716 -> 2nd and 14th: -10 to 10.
+TIED = [60, 60, 60, 40, 70, 60]
+
+
+def test_sen_interval_uses_the_tie_corrected_variance_by_hand():
+    result = stats.mann_kendall(TIED)
+    assert result.var_s == pytest.approx(354 / 18, abs=1e-12)
+    assert stats.kendall_s_variance(TIED) == pytest.approx(354 / 18, abs=1e-12)
+    assert result.s == kendall_s(TIED) == 1
+    assert result.slope == 0.0
+    assert (result.slope_low, result.slope_high) == (pytest.approx(-10.0), pytest.approx(5.0))
+    # The test's p-value uses the same variance: z = 1 / sqrt(19.6667) (no continuity
+    # correction in scipy's kendalltau), p = erfc(|z| / sqrt 2).
+    z = 1 / math.sqrt(354 / 18)
+    assert result.pvalue == pytest.approx(math.erfc(z / math.sqrt(2)), abs=1e-9)
+
+
+def test_sen_interval_without_ties_by_hand():
+    # SERIES has no ties: Var(S) = 6*5*17/18 = 28.3333, C = 10.43271, M1 = 2.284,
+    # M2 = 12.716 -> the 2nd and 14th of the sorted slopes listed above: -10.5 and -2.
+    result = stats.mann_kendall(SERIES)
+    assert result.var_s == pytest.approx(510 / 18, abs=1e-12)
+    assert (result.slope_low, result.slope_high) == (pytest.approx(-10.5), pytest.approx(-2.0))
+
+
+@pytest.mark.slow
+def test_sen_interval_covers_the_true_slope_of_tied_percent_series():
+    """Percent favourable of 8 people a period (heavy ties), 6 periods, true slope 0 or -2
+    points a period: the 95% interval covers the true slope at least 95% of the time."""
+    rng = np.random.default_rng(20261128)
+    for slope in (0.0, -2.0):
+        covered = 0
+        for _ in range(2000):
+            share = 0.6 + slope / 100 * np.arange(6)
+            series = 100 * rng.binomial(8, share) / 8
+            if np.ptp(series) == 0:
+                covered += 1  # a flat series: the interval is the single slope 0
+                continue
+            trend = stats.mann_kendall(series)
+            covered += trend.slope_low <= slope <= trend.slope_high
+        assert covered / 2000 >= 0.95
 
 
 def test_mann_kendall_with_period_gaps_and_flat_series():

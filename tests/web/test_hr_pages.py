@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import shutil
@@ -41,8 +42,8 @@ def test_overview_heatmap_guards_cells(client, organisation):
     # Small team has 2 people: its row says "not enough people" and carries no colour class.
     # With 2 hidden, the organisation total minus the shown teams would isolate them, so the
     # smallest shown team (ops, 5) is held back too.
-    rows = dict(re.findall(r'<tr><th scope="row"><a href="/teams/([a-z]+)">.*?</a></th>(.*?)</tr>',
-                           html, re.S))
+    rows = dict(re.findall(r'<tr[^>]*><th scope="row"><a href="/teams/([a-z]+)">.*?</a></th>'
+                           r'(.*?)</tr>', html, re.S))
     assert "not enough people" in rows["small"]
     assert "held back to protect a smaller group" in rows["ops"]
     assert not re.search(r"heat-\d", rows["small"]) and not re.search(r"heat-\d", rows["ops"])
@@ -119,6 +120,26 @@ def test_quarterly_pdf_is_one_page_with_the_figures(client, organisation):
     assert "not enough people" in small and "%" not in small  # never a figure below k
 
 
+def test_quarterly_pdf_prints_each_flag_in_its_own_words(db, organisation):
+    """The PDF takes every word of a flag from the Flag (issue 17): label, what was seen,
+    how sure (with what the check passed) and the next step."""
+    from analysis import flags
+    from surveys.items import NO, POLICY_BY_ID, YES
+    from surveys.services import overview
+    from surveys.views import hr
+
+    view = overview.overview(db, 5, "2026-Q3")
+    policy = POLICY_BY_ID["neutral_author"]
+    shown = [*flags.policy_gap_flags([policy], {policy.check: {YES: 7, NO: 3}}),
+             *flags.policy_gap_flags([policy], {policy.check: {YES: 4, NO: 6}})]
+    assert [f.state for f in shown] == ["flag", "watch"]
+    text = " ".join(_pdf_text(hr.quarterly_report(
+        dataclasses.replace(view, flags=tuple(shown)))).split())
+    assert "Flags (1 flagged, 1 to watch)" in text
+    for flag in shown:
+        assert " ".join(flag.text().split()) in text
+
+
 def test_bad_period_and_grain_are_4xx(client, organisation):
     _hr(client)
     assert client.get("/hr?period=2026-13").status_code == 400
@@ -151,4 +172,7 @@ def test_policy_gap_view(client, db, org, settings, box):
     _hr(client)
     page = client.get("/hr/policies").text
     assert "83%" in page and "Ask someone outside the incident to write the next review." in page
+    # The register shows the flag's own label and words, not a label of its own ("Gap").
+    assert ("<strong>Flag</strong>: Unlikely to be chance alone: it passes the 10% "
+            "false-discovery check") in page
     assert "Not in force: not asked." in page
