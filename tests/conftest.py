@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -55,6 +56,14 @@ def sqlite_url(tmp_path) -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh schema in the PostgreSQL test database, dropped afterwards."""
+    with postgres_schema() as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema in the PostgreSQL test database, dropped afterwards (for tests that
+    need several, such as one per generated example)."""
     if not POSTGRES_URL:
         pytest.skip("AFTERCARE_TEST_POSTGRES_URL is not set")
     schema = "t_" + secrets.token_hex(6)

@@ -125,9 +125,10 @@ class Manager:
     def __init__(self, client) -> None:
         self.client = client
 
-    def login(self, email: str, password: str = PASSWORD):
-        """Sign in; for an account with two-factor on, also enter a fresh TOTP code (each
-        time step is accepted once, so up to three sign-ins per account per test)."""
+    def login(self, email: str, password: str = PASSWORD, at: datetime = NOW):
+        """Sign in; for an account with two-factor on, also enter a fresh TOTP code of the
+        app's clock ``at`` (each time step is accepted once, so up to three sign-ins per
+        account per test)."""
         page = self.client.get("/login")
         response = self.client.post("/login", data={
             "email": email, "password": password, "csrf_token": csrf_from(page.text)})
@@ -137,7 +138,7 @@ class Manager:
         form = self.client.get("/login/code")
         for offset in (-30, 0, 30):
             response = self.client.post("/login/code", data={
-                "code": totp_code(NOW + timedelta(seconds=offset)),
+                "code": totp_code(at + timedelta(seconds=offset)),
                 "csrf_token": csrf_from(form.text)})
             if response.status_code != 400:
                 break
