@@ -115,7 +115,7 @@ def test_real_corpus_is_big_sourced_and_split_by_source():
     assert {row[0] for row in rows} == {"B", "-"}
     assert all(row[2].startswith(("http://", "https://")) for row in rows)
     split_of = {}
-    for label, split, source, _text in rows:
+    for _label, split, source, _text in rows:
         assert split in ("tune", "held")
         assert split_of.setdefault(source, split) == split  # one source, one part
         expected = "held" if int(hashlib.sha256(source.encode()).hexdigest()[:8], 16) % 5 < 2 \
@@ -149,7 +149,7 @@ def test_invented_corpora_meet_their_targets():
 
 
 def test_docs_quote_the_current_figures():
-    """docs/review-language.md shows what the check measures now (print: tests/language_corpus.py)."""
+    """docs/review-language.md shows what the check measures (tests/language_corpus.py)."""
     docs = (DATA.parent.parent / "docs" / "review-language.md").read_text(encoding="utf-8")
     assert language_corpus.table() in docs
 
