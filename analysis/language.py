@@ -40,10 +40,12 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 
 from analysis.language_names import Roster, guessed_names
 
@@ -51,6 +53,7 @@ __all__ = [
     "CATEGORIES",
     "CheckTimeout",
     "FRAMING_CATEGORIES",
+    "LIMITS",
     "MAX_FINDINGS",
     "NOTICE_BINARY",
     "NOTICE_EMPTY",
@@ -146,6 +149,10 @@ class Finding:
         One line saying why the phrase matters in a blameless review.
     suggestions : tuple of str
         One or more ways to say it instead.
+    id : str
+        Names the finding within its draft: the category, a digest of the matched words and
+        which occurrence of them it is ("person_as_subject-3f2a9c1d-2"). It stays the same
+        when other parts of the draft change, so a dismissal survives an edit elsewhere.
     """
 
     start: int
@@ -155,6 +162,7 @@ class Finding:
     severity: str
     explanation: str
     suggestions: tuple[str, ...]
+    id: str = ""
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready mapping (suggestions as a list)."""
@@ -176,11 +184,17 @@ class Report:
     notice : str or None
         An honest message when the result needs one: empty text, text that is not text,
         text that does not look like English, or findings cut at :data:`MAX_FINDINGS`.
+    roster : bool
+        Whether names were given, which makes name detection exact (see :attr:`limits`).
+    dismissed : int
+        How many findings :meth:`dismiss` removed.
     """
 
     findings: tuple[Finding, ...]
     summary: dict[str, int] = field(default_factory=dict)
     notice: str | None = None
+    roster: bool = False
+    dismissed: int = 0
 
     @property
     def total(self) -> int:
@@ -192,15 +206,64 @@ class Report:
         """Findings in categories that point at a person (not :data:`FRAMING_CATEGORIES`)."""
         return sum(n for c, n in self.summary.items() if c not in FRAMING_CATEGORIES)
 
+    @property
+    def limits(self) -> tuple[str, ...]:
+        """Plain sentences saying what the check can and cannot see, for this report."""
+        names = LIMIT_ROSTER if self.roster else LIMIT_NO_ROSTER
+        return (names, *LIMITS)
+
+    def dismiss(self, ids: Sequence[str]) -> Report:
+        """The same report without the findings whose :attr:`Finding.id` is in ``ids``.
+
+        Unknown ids are ignored (the draft may have changed). The summary no longer counts
+        the dismissed findings, and :attr:`dismissed` says how many there were.
+        """
+        wanted = set(ids)
+        gone = [f for f in self.findings if f.id in wanted]
+        if not gone:
+            return self
+        summary = dict(self.summary)
+        for finding in gone:
+            summary[finding.category] -= 1
+        kept = tuple(f for f in self.findings if f.id not in wanted)
+        return Report(kept, summary, self.notice, self.roster, self.dismissed + len(gone))
+
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready mapping, with category labels for display."""
         return {
             "findings": [f.to_dict() for f in self.findings],
             "summary": dict(self.summary),
             "total": self.total,
+            "blame_total": self.blame_total,
+            "dismissed": self.dismissed,
             "notice": self.notice,
+            "limits": list(self.limits),
             "categories": dict(CATEGORIES),
         }
+
+
+LIMIT_ROSTER = (
+    "Names come from the roster given, so every listed name is found exactly; a person "
+    "not on the roster is still found when a capitalised first name is the subject of an "
+    "error."
+)
+LIMIT_NO_ROSTER = (
+    "No roster was given, so names are guessed: a capitalised word counts as a person only "
+    "where it is the subject of an error, and a bot named like a person can be mistaken for "
+    "one. Give a roster to make name detection exact."
+)
+LIMITS: tuple[str, ...] = (
+    "It reads sentences, not the review as a whole: it does not see tone, sarcasm, or a "
+    "timeline in which only one person's actions are listed.",
+    "Quoted words (in quotation marks, code or block quotes) are taken as someone's words on "
+    "record and are not checked.",
+    "\u201cShould have\u201d about a system (\u201cthe alert should have fired\u201d), "
+    "\u201chuman error\u201d in a sentence about missing safeguards, and questions about "
+    "design are not flagged.",
+    "English only. No findings does not mean no blame: on published incident text it finds "
+    "about four in five blaming sentences.",
+)
+"""What the check cannot see, stated for every report (see :attr:`Report.limits`)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -803,7 +866,17 @@ def _masked(starts: list[int], ends: list[int], pos: int) -> bool:
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Rules run on an ASCII-lowercased copy of the text (same length, same offsets) without
 # IGNORECASE, which lets the regular-expression engine skip ahead much faster.
-_RULE_RES = tuple(re.compile(rule.pattern) for rule in _RULES)
+
+
+def _compile_rule(pattern: str) -> re.Pattern[str]:
+    # Every rule starts at a word; a leading look-behind lets the engine reject the other
+    # positions faster than a leading \b does (about a third less time over prose).
+    if pattern.startswith("\\b") and (pattern[2:3].isalpha() or pattern.startswith("(?:", 2)):
+        pattern = "(?<!\\w)" + pattern[2:]
+    return re.compile(pattern)
+
+
+_RULE_RES = tuple(_compile_rule(rule.pattern) for rule in _RULES)
 _HAD_OR_IF = re.compile(r"\b(?:had|if)\s+(?:only\s+)?(?:(?:the|a|an|our)\s+)?")
 _PERSON = re.compile(rf"\b(?:{_PRONOUN}|(?:[\w-]+\s+)?{_ROLE})\b")
 _SELF_RE = re.compile(rf"\b{_SELF}\b")
@@ -1164,8 +1237,8 @@ def check(text: str, names: Sequence[str] = (), *, deadline: float | None = None
             "the summary counts all of them."
         )
         hits = hits[:MAX_FINDINGS]
-    findings = tuple(_finding(text, hit) for hit in hits)
-    return Report(findings, summary, " ".join(notices) or None)
+    findings = _with_ids(_finding(text, hit) for hit in hits)
+    return Report(findings, summary, " ".join(notices) or None, roster=bool(name_tuple))
 
 
 # "Human error" named as the cause, as opposed to a sentence that says the safeguards were
@@ -1226,6 +1299,18 @@ def _finding(text: str, hit: _Hit) -> Finding:
         explanation=explanation,
         suggestions=suggestions,
     )
+
+
+def _with_ids(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    seen: Counter[tuple[str, str]] = Counter()
+    out = []
+    for finding in findings:
+        words = " ".join(finding.text.lower().split())
+        seen[(finding.category, words)] += 1
+        digest = hashlib.sha256(words.encode("utf-8")).hexdigest()[:8]
+        out.append(replace(finding, id=f"{finding.category}-{digest}-"
+                                       f"{seen[(finding.category, words)]}"))
+    return tuple(out)
 
 
 def _dedupe(hits: list[_Hit]) -> list[_Hit]:

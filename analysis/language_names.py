@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 __all__ = ["Roster", "guessed_names"]
 
@@ -51,15 +50,6 @@ def _variants(names: Iterable[str]) -> set[tuple[str, ...]]:
     return variants | capitalised
 
 
-@dataclass
-class _Node:
-    goto: dict[str, int] = field(default_factory=dict)
-    fail: int = 0
-    depth: int = 0
-    # Length in words of the longest name ending at this node (0: none).
-    out: int = 0
-
-
 class Roster:
     """Names compiled into one word-level Aho-Corasick automaton.
 
@@ -72,65 +62,78 @@ class Roster:
     """
 
     def __init__(self, names: Iterable[str]) -> None:
-        nodes = [_Node()]
+        # Parallel lists, one entry per node: transitions, failure link, depth, and the length
+        # in words of the longest name ending at the node (0: none).
+        goto: list[dict[str, int]] = [{}]
+        depth = [0]
+        out = [0]
         for words in _variants(names):
             state = 0
             for word in words:
-                nxt = nodes[state].goto.get(word)
+                nxt = goto[state].get(word)
                 if nxt is None:
-                    nxt = len(nodes)
-                    nodes.append(_Node(depth=nodes[state].depth + 1))
-                    nodes[state].goto[word] = nxt
+                    nxt = len(goto)
+                    goto.append({})
+                    depth.append(depth[state] + 1)
+                    out.append(0)
+                    goto[state][word] = nxt
                 state = nxt
-            nodes[state].out = len(words)
-        self._window = max((n.depth for n in nodes), default=0) + 1
-        # Breadth-first failure links; ``out`` inherits the longest match of the fail chain.
-        queue = list(nodes[0].goto.values())
+            out[state] = len(words)
+        fail = [0] * len(goto)
+        queue = list(goto[0].values())
         head = 0
         while head < len(queue):
             state = queue[head]
             head += 1
-            for word, child in nodes[state].goto.items():
+            for word, child in goto[state].items():
                 queue.append(child)
-                fail = nodes[state].fail
-                while fail and word not in nodes[fail].goto:
-                    fail = nodes[fail].fail
-                target = nodes[fail].goto.get(word, 0)
-                nodes[child].fail = target if target != child else 0
-                if not nodes[child].out:
-                    nodes[child].out = nodes[nodes[child].fail].out
-        self._nodes = nodes
+                f = fail[state]
+                while f and word not in goto[f]:
+                    f = fail[f]
+                target = goto[f].get(word, 0)
+                fail[child] = target if target != child else 0
+                if not out[child]:
+                    out[child] = out[fail[child]]
+        self._goto, self._fail, self._out = goto, fail, out
+        self._words = frozenset(w for table in goto for w in table)
+        self._window = max(depth) + 1
 
     def __bool__(self) -> bool:
-        return bool(self._nodes[0].goto)
+        return bool(self._goto[0])
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Start and end offsets of every name in ``text``, longest first, not overlapping.
 
         Words of a multi-word name must be separated by white space only; punctuation between
         two words resets the automaton. A word joined to another by a hyphen is one word, so
-        "Sam" does not match "Sam-bot".
+        "Sam" does not match "Sam-bot". A possessive "'s" is not part of the span.
         """
         if not self:
             return []
-        nodes = self._nodes
+        goto, fail, out, words = self._goto, self._fail, self._out, self._words
         found: list[tuple[int, int]] = []
         starts: list[int] = []  # start offset of each word in the current run
         state = 0
         last_end = 0
         for m in _TOKEN.finditer(text):
+            word = m.group()
+            if word not in words:
+                word = _key(word)
+                if word not in words:  # no name holds this word: back to the root
+                    state = 0
+                    continue
             if state and not text[last_end:m.start()].isspace():
                 state = 0
+            if not state:
                 starts.clear()
             last_end = m.end()
             starts.append(m.start())
-            word = _key(m.group())
-            while state and word not in nodes[state].goto:
-                state = nodes[state].fail
-            state = nodes[state].goto.get(word, 0)
+            while state and word not in goto[state]:
+                state = fail[state]
+            state = goto[state].get(word, 0)
             if len(starts) > 2 * self._window:  # no name is longer than the deepest node
                 del starts[:-self._window]
-            length = nodes[state].out
+            length = out[state]
             if length:
                 found.append((starts[-length], m.start() + len(word)))
         found.sort(key=lambda s: (s[0], -s[1]))

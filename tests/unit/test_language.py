@@ -432,7 +432,8 @@ def test_report_is_frozen_and_json_ready():
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.findings[0].start = 0  # type: ignore[misc]
     data = json.loads(json.dumps(report.to_dict()))
-    assert set(data) == {"findings", "summary", "total", "notice", "categories"}
+    assert set(data) == {"findings", "summary", "total", "blame_total", "dismissed", "notice",
+                         "limits", "categories"}
     first = data["findings"][0]
     assert set(first) == {f.name for f in dataclasses.fields(Finding)}
     assert isinstance(first["suggestions"], list)
@@ -680,3 +681,22 @@ def test_blame_total_leaves_out_framing():
     report = check("The root cause was a missing index. Owner: platform team.")
     assert report.total == 2 and report.blame_total == 0
     assert check("The engineer forgot the index.").blame_total == 1
+
+
+def test_a_finding_can_be_dismissed_and_its_id_survives_edits_elsewhere():
+    draft = "The engineer forgot the cert. The engineer forgot the cert again."
+    report = check(draft)
+    ids = [f.id for f in report.findings]
+    assert len(set(ids)) == len(ids) == 2
+    trimmed = report.dismiss([ids[0], "no-such-id"])
+    assert [f.id for f in trimmed.findings] == [ids[1]]
+    assert trimmed.dismissed == 1 and trimmed.total == report.total - 1
+    edited = check("Summary first. " + draft)
+    assert [f.id for f in edited.findings] == ids
+    assert report.dismiss([]) is report
+
+
+def test_limits_say_whether_names_are_exact():
+    assert "guessed" in check("text here").limits[0]
+    assert "exactly" in check("text here", ["Sam"]).limits[0]
+    assert check("x").limits[1:] == language.LIMITS
