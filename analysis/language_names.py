@@ -118,8 +118,11 @@ class Roster:
         for m in _TOKEN.finditer(text):
             word = m.group()
             if word not in words:
-                word = _key(word)
-                if word not in words:  # no name holds this word: back to the root
+                if word[-2:] not in ("'s", "\u2019s"):
+                    state = 0  # no name holds this word: back to the root
+                    continue
+                word = word[:-2]
+                if word not in words:
                     state = 0
                     continue
             if state and not text[last_end:m.start()].isspace():
