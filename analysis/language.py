@@ -1299,7 +1299,8 @@ def _finding(text: str, hit: _Hit, seen: Counter[tuple[int, str]]) -> Finding:
 
 
 def _dedupe(hits: list[_Hit]) -> list[_Hit]:
-    """Drop hits that overlap an earlier, longer one of the same category; text order."""
+    """Drop hits that overlap an earlier, longer one of the same category, and generic
+    person-as-subject hits inside a more specific blame hit; text order."""
     hits.sort(key=lambda h: (h[2], h[0], h[0] - h[1]))
     kept: list[_Hit] = []
     last_end: dict[int, int] = {}
@@ -1308,5 +1309,18 @@ def _dedupe(hits: list[_Hit]) -> list[_Hit]:
             continue
         kept.append(hit)
         last_end[hit[2]] = hit[1]
-    kept.sort(key=lambda h: (h[0], h[1], h[2]))
-    return kept
+    # A generic "person as subject" finding lying wholly inside a more specific blame finding
+    # says the same thing twice ("Was nobody watching" and "nobody watching"): keep the
+    # specific one.
+    generic = _CATEGORY_ORDER["person_as_subject"]
+    kept.sort(key=lambda h: (h[0], h[0] - h[1], h[2] == generic))
+    out: list[_Hit] = []
+    outer_end = -1
+    for hit in kept:
+        if hit[2] == generic and hit[1] <= outer_end:
+            continue
+        out.append(hit)
+        if hit[2] != generic and _CATEGORY_IDS[hit[2]] not in FRAMING_CATEGORIES:
+            outer_end = max(outer_end, hit[1])
+    out.sort(key=lambda h: (h[0], h[1], h[2]))
+    return out
