@@ -944,21 +944,24 @@ def _word_start(text: str, pos: int) -> bool:
     return pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] in "_-")
 
 
-def _clause_start(low: str, pos: int) -> int:
-    """Start of the clause holding ``pos``, looking back at most ``_WINDOW`` characters."""
-    lo = max(0, pos - _WINDOW)
+def _back_to(breaks: re.Pattern[str], window: int, low: str, pos: int) -> int:
+    """Offset just after the last match of ``breaks`` in the ``window`` characters before
+    ``pos`` (or the start of that window)."""
+    lo = max(0, pos - window)
     start = lo
-    for m in _CLAUSE_BREAK.finditer(low, lo, pos):
+    for m in breaks.finditer(low, lo, pos):
         start = m.end()
     return start
+
+
+def _clause_start(low: str, pos: int) -> int:
+    """Start of the clause holding ``pos``, looking back at most ``_WINDOW`` characters."""
+    return _back_to(_CLAUSE_BREAK, _WINDOW, low, pos)
 
 
 def _subject_start(low: str, pos: int) -> int:
-    lo = max(0, pos - _SUBJECT_WINDOW)
-    start = lo
-    for m in _SUBJECT_BREAK.finditer(low, lo, pos):
-        start = m.end()
-    return start
+    """Where the subject of the verb at ``pos`` is looked for: the sentence, colon or dash."""
+    return _back_to(_SUBJECT_BREAK, _SUBJECT_WINDOW, low, pos)
 
 
 def _negated(low: str, pos: int) -> bool:

@@ -78,21 +78,29 @@ def real_part(part: str) -> list[Sentence]:
     return rows
 
 
+def invented_rows(path: Path) -> tuple[tuple[str, ...], list[tuple[frozenset[str], str, str]]]:
+    """The roster in the header of an invented corpus file, and its rows as
+    (labelled categories, section, sentence)."""
+    names: tuple[str, ...] = ()
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# names:"):
+            names = tuple(n.strip() for n in line[len("# names:"):].split(";") if n.strip())
+        elif line.strip() and not line.startswith("#"):
+            labels, section, text = line.split("\t")
+            rows.append((frozenset() if labels == "-" else frozenset(labels.split(",")),
+                         section, text))
+    return names, rows
+
+
 def invented() -> list[Sentence]:
     """All sentences of the three invented corpora, each with its file's roster."""
-    rows = []
+    sentences = []
     for path in INVENTED:
-        names: tuple[str, ...] = ()
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("# names:"):
-                names = tuple(n.strip() for n in line[len("# names:"):].split(";") if n.strip())
-                continue
-            if not line.strip() or line.startswith("#"):
-                continue
-            labels, _section, text = line.split("\t")
-            expected = set() if labels == "-" else set(labels.split(","))
-            rows.append(Sentence(bool(expected - NOT_BLAME), text, names, path.name))
-    return rows
+        names, rows = invented_rows(path)
+        sentences.extend(Sentence(bool(expected - NOT_BLAME), text, names, path.name)
+                         for expected, _section, text in rows)
+    return sentences
 
 
 def flagged(sentence: Sentence) -> bool:

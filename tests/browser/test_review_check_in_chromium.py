@@ -14,19 +14,21 @@ DRAFT = ("Root cause: John pushed a bad config. He should have tested it.\n"
          "Was nobody watching the dashboard?")
 
 
-def _sign_in(page, url: str) -> None:
+def _check_page(browser, url: str, **context_options):
+    """A new browser context, signed in as a manager, on the check page."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
     page.goto(f"{url}/login")
     page.get_by_label("Email").fill("manager@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{url}/review/check")
+    return context, page
 
 
 def test_check_a_draft_and_dismiss_a_finding_without_javascript(browser, live):
     url, _tokens, _ = live
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    _sign_in(page, url)
-    page.goto(f"{url}/review/check")
+    context, page = _check_page(browser, url, java_script_enabled=False)
     assert page.get_by_role("heading", name="What the check can and cannot see").is_visible()
     page.get_by_label("Review draft (Markdown or plain text)").fill(DRAFT)
     page.get_by_role("button", name="Check the wording").click()
@@ -48,10 +50,7 @@ def test_check_a_draft_and_dismiss_a_finding_without_javascript(browser, live):
 
 def test_check_page_passes_axe(browser, live):
     url, _tokens, _ = live
-    context = browser.new_context(bypass_csp=True)
-    page = context.new_page()
-    _sign_in(page, url)
-    page.goto(f"{url}/review/check")
+    context, page = _check_page(browser, url, bypass_csp=True)
     assert_accessible(page, "empty check page")
     page.get_by_label("Review draft (Markdown or plain text)").fill(DRAFT)
     page.get_by_role("button", name="Check the wording").click()

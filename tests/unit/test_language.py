@@ -56,20 +56,11 @@ class Corpus:
 
 
 def load_corpus(path: Path) -> Corpus:
-    names: tuple[str, ...] = ()
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("# names:"):
-            names = tuple(n.strip() for n in line[len("# names:"):].split(";") if n.strip())
-            continue
-        if not line.strip() or line.startswith("#"):
-            continue
-        labels, section, text = line.split("\t")
-        expected = frozenset() if labels == "-" else frozenset(labels.split(","))
+    names, rows = language_corpus.invented_rows(path)
+    for expected, _section, text in rows:
         unknown = expected - set(CATEGORIES)
         if unknown:
-            raise ValueError(f"{path.name}:{number}: unknown categories {sorted(unknown)}")
-        rows.append((expected, section, text))
+            raise ValueError(f"{path.name}: {text[:40]!r}: unknown categories {sorted(unknown)}")
     return Corpus(names, tuple(rows))
 
 
