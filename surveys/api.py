@@ -20,13 +20,13 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from analysis import language, release
+from analysis import release
 from surveys import items
 from surveys.config import parse_duration
 from surveys.db import get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from surveys.models import INCIDENT_KINDS, SEVERITIES, Invitation, Person, Survey
-from surveys.services import apikeys, lifecycle, periods
+from surveys.services import apikeys, lifecycle, periods, review
 from surveys.services import audit as audit_service
 from surveys.services import results as results_service
 from surveys.web import csrf, now, settings, token_box
@@ -416,33 +416,42 @@ def team_periods(slug: str):
 
 # --- review language check ---------------------------------------------------------------
 
-MAX_REVIEW_CHARS = 500_000
-MAX_NAMES = 2000
-
 
 @bp.post("/review-lint")
 @requires(None)
 def review_lint():
     data = _json_body()
     problems: dict[str, str] = {}
-    unknown = sorted(set(data) - {"text", "names"})
+    unknown = sorted(set(data) - {"text", "names", "dismissed"})
     if unknown:
         problems.update({key[:40]: "unknown field" for key in unknown[:5]})
     text = data.get("text")
     if not isinstance(text, str):
         problems["text"] = "required, the draft as a string"
-    elif len(text) > MAX_REVIEW_CHARS:
-        problems["text"] = f"at most {MAX_REVIEW_CHARS} characters; send the draft in parts"
+    elif len(text) > review.MAX_DRAFT_CHARS:
+        problems["text"] = (f"at most {review.MAX_DRAFT_CHARS} characters; send the draft in "
+                            "parts")
     names = data.get("names", [])
-    if not isinstance(names, list) or len(names) > MAX_NAMES:
-        problems["names"] = f"a list of at most {MAX_NAMES} names"
+    if not isinstance(names, list) or len(names) > review.MAX_NAMES:
+        problems["names"] = f"a list of at most {review.MAX_NAMES} names"
     else:
         for i, name in enumerate(names):
-            if not isinstance(name, str) or not 0 < len(name) <= 120:
-                problems[f"names[{i}]"] = "a name of 1 to 120 characters"
+            if not isinstance(name, str) or not 0 < len(name) <= review.MAX_NAME_CHARS:
+                problems[f"names[{i}]"] = f"a name of 1 to {review.MAX_NAME_CHARS} characters"
+                break
+    dismissed = data.get("dismissed", [])
+    if not isinstance(dismissed, list) or len(dismissed) > review.MAX_DISMISSED or not all(
+            isinstance(d, str) and 0 < len(d) <= 80 for d in dismissed):
+        problems["dismissed"] = (f"a list of at most {review.MAX_DISMISSED} finding ids "
+                                 "from an earlier response")
     if problems:
         raise InvalidInput("The draft could not be checked.", problems)
-    return jsonify(language.check(text, names).to_dict())
+    budget = current_app.config.get("REVIEW_CHECK_BUDGET", review.CHECK_BUDGET_SECONDS)
+    try:
+        report = review.check_draft(text, names, dismissed, budget=budget)
+    except review.CheckTooSlow as exc:
+        return error_response(503, exc.code, exc.message)
+    return jsonify(report.to_dict())
 
 
 @bp.get("/openapi.json")

@@ -251,6 +251,7 @@ def _print_report(text: str, report: language.Report) -> None:
             click.echo(f"    try: {suggestion}")
     counts = ", ".join(f"{language.CATEGORIES[c]} {n}" for c, n in report.summary.items() if n)
     click.echo(f"{len(report.findings)} finding(s)" + (f": {counts}" if counts else ""))
+    click.echo(f"note: {report.limits[0]}")
 
 
 def init_app(app: Flask) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from surveys.models import API_SCOPES, INCIDENT_KINDS, SEVERITIES
+from surveys.services import review
 from surveys.services.lifecycle import MAX_PARTICIPANTS, NOT_INVITED_REASONS
 
 NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -69,22 +70,32 @@ SCHEMAS: dict[str, Any] = {
         "required": ["text"],
         "additionalProperties": False,
         "properties": {
-            "text": {"type": "string", "maxLength": 500_000,
+            "text": {"type": "string", "maxLength": review.MAX_DRAFT_CHARS,
                      "description": "The review draft, Markdown or plain text."},
-            "names": {"type": "array", "maxItems": 2000,
-                      "items": {"type": "string", "minLength": 1, "maxLength": 120},
-                      "description": "People's names to flag (roster, participants)."},
+            "names": {"type": "array", "maxItems": review.MAX_NAMES,
+                      "items": {"type": "string", "minLength": 1,
+                                "maxLength": review.MAX_NAME_CHARS},
+                      "description": "People's names (roster, participants). With a roster, "
+                                     "name detection is exact; without one, names are "
+                                     "guessed where they are the subject of an error."},
+            "dismissed": {"type": "array", "maxItems": review.MAX_DISMISSED,
+                          "items": {"type": "string", "minLength": 1, "maxLength": 80},
+                          "description": "Ids of findings dismissed for this draft (from an "
+                                         "earlier response); they are left out."},
         },
     },
     "ReviewReport": {
         "type": "object",
-        "required": ["findings", "summary", "total", "notice", "categories"],
+        "required": ["findings", "summary", "total", "blame_total", "dismissed", "notice",
+                     "limits", "categories"],
         "properties": {
             "findings": {"type": "array", "items": {
                 "type": "object",
-                "required": ["start", "end", "text", "category", "severity", "explanation",
-                             "suggestions"],
+                "required": ["id", "start", "end", "text", "category", "severity",
+                             "explanation", "suggestions"],
                 "properties": {
+                    "id": {"type": "string",
+                           "description": "Names the finding within its draft, for dismissing"},
                     "start": {"type": "integer", "minimum": 0},
                     "end": {"type": "integer", "minimum": 0},
                     "text": {"type": "string"},
@@ -96,7 +107,13 @@ SCHEMAS: dict[str, Any] = {
             }},
             "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
             "total": {"type": "integer", "minimum": 0},
+            "blame_total": {"type": "integer", "minimum": 0,
+                            "description": "Findings that point at a person (not framing "
+                                           "advice or a rostered name on its own)"},
+            "dismissed": {"type": "integer", "minimum": 0},
             "notice": {"type": ["string", "null"]},
+            "limits": {"type": "array", "items": {"type": "string"},
+                       "description": "What the check can and cannot see"},
             "categories": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
@@ -396,6 +413,8 @@ def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
                     "413": _error("The body is larger than 1 MiB"),
                     "415": _error("The body is not JSON"),
                     "422": _error("Invalid fields; each problem is named in fields"),
+                    "503": _error("The check did not finish within its time budget; send "
+                                  "the draft in parts"),
                 },
             }},
             "/api/v1/openapi.json": {"get": {

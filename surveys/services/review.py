@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis import language
+from surveys.errors import DomainError
 from surveys.models import Invitation, Person, Survey, User
 from surveys.services.access import authorize_team, visible_team_ids
 
 MAX_DRAFT_CHARS = 500_000
+MAX_NAMES = 2000
+MAX_NAME_CHARS = 120
+MAX_DISMISSED = 1000
+CHECK_BUDGET_SECONDS = 4.0
+"""Wall-clock time one check may take before it gives up (the web page and the API)."""
+
+
+class CheckTooSlow(DomainError):
+    """The draft took too long to check. Check it in parts, or with the command line."""
+
+    code = "check_timeout"
+
+
+def check_draft(text: str, names: Sequence[str], dismissed: Sequence[str] = (), *,
+                budget: float = CHECK_BUDGET_SECONDS,
+                clock: Callable[[], float] = time.monotonic) -> language.Report:
+    """Run the language check within ``budget`` seconds and drop the dismissed findings.
+
+    Raises
+    ------
+    CheckTooSlow
+        When the check did not finish in time; nothing is kept of the partial work.
+    """
+    try:
+        report = language.check(text, names, deadline=clock() + budget)
+    except language.CheckTimeout:
+        raise CheckTooSlow(
+            f"The draft could not be checked within {budget:g} seconds. Check it in parts, "
+            "or run `flask --app app lint-review FILE` on it.") from None
+    return report.dismiss(dismissed)
 
 
 @dataclass(frozen=True)

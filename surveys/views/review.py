@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -26,7 +26,10 @@ def _page(status: int = 200, **context):
     context.setdefault("text", "")
     context.setdefault("report", None)
     context.setdefault("error", None)
+    context.setdefault("dismissed", [])
+    context.setdefault("roster_size", None)
     return render_template("review/check.html", categories=language.CATEGORIES,
+                           framing=language.FRAMING_CATEGORIES, limits=language.LIMITS,
                            max_chars=review.MAX_DRAFT_CHARS, **context), status
 
 
@@ -42,6 +45,17 @@ def check():
         return _page(413, text=text[:2000], error=(
             f"This draft has {len(text):,} characters; the page checks up to "
             f"{review.MAX_DRAFT_CHARS:,}. Check it in parts, or use the command line."))
+    dismissed = [] if "restore" in request.form else [
+        d for d in request.form.getlist("dismissed") if 0 < len(d) <= 80
+    ][:review.MAX_DISMISSED]
+    one = request.form.get("dismiss", "")
+    if 0 < len(one) <= 80 and one not in dismissed:
+        dismissed.append(one)
     names = review.names_for(get_session(), current_user)
-    report = language.check(text, names)
-    return _page(text=text, report=report, segments=review.segments(text, report))
+    budget = current_app.config.get("REVIEW_CHECK_BUDGET", review.CHECK_BUDGET_SECONDS)
+    try:
+        report = review.check_draft(text, names, dismissed, budget=budget)
+    except review.CheckTooSlow as exc:
+        return _page(503, text=text, error=exc.message, roster_size=len(names))
+    return _page(text=text, report=report, segments=review.segments(text, report),
+                 dismissed=dismissed, roster_size=len(names))

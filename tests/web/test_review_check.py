@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from support import Manager
+from support import Manager, csrf_from
 
 DRAFT = """## Timeline
 14:02 Sam deployed the change without checking the dashboard.
@@ -29,6 +30,9 @@ def test_cli_reports_findings_with_positions_and_fails_the_build(runner, tmp_pat
     assert "Named individual" in result.output
     assert "2:7:" in result.output  # "Sam" on line 2, column 7
     assert "try:" in result.output
+    assert "note: Names come from the roster given" in result.output
+    unnamed = runner.invoke(args=["lint-review", str(draft)])
+    assert "note: No roster was given, so names are guessed" in unnamed.output
 
 
 def test_cli_json_and_thresholds(runner, tmp_path):
@@ -112,3 +116,60 @@ def test_page_five_megabytes_gets_a_clear_message(client):
 
 def test_page_needs_a_login(client):
     assert client.get("/review/check").status_code == 302
+
+
+@pytest.mark.usefixtures("org")
+def test_page_says_what_the_check_can_and_cannot_see(client):
+    manager = Manager(client)
+    manager.login("manager@example.org")
+    page = client.get("/review/check").text
+    assert "What the check can and cannot see" in page
+    assert "matched exactly" in page and "Quoted words" in page
+    response = manager.post("/review/check", {
+        "draft": "Root cause: John pushed a bad config. He should have tested it."})
+    assert response.status_code == 200
+    assert "Person as the subject of a failure" in response.text
+    assert "points back to John" in response.text
+    assert "Names come from the roster given" in response.text  # the team has a roster
+
+
+@pytest.mark.usefixtures("org")
+def test_a_finding_can_be_dismissed_for_the_draft_without_javascript(client):
+    manager = Manager(client)
+    manager.login("manager@example.org")
+    draft = "The engineer forgot the cert. This one is on me."
+    first = manager.post("/review/check", {"draft": draft})
+    assert "2 things to look at" in first.text
+    ids = re.findall(r'name="dismiss" value="([^"]+)"', first.text)
+    assert len(ids) == 2 and 'form="check-form"' in first.text
+    second = manager.post("/review/check", {"draft": draft, "dismiss": ids[0]})
+    assert "1 thing to look at" in second.text
+    assert "1 finding dismissed for this draft" in second.text
+    assert f'name="dismissed" value="{ids[0]}"' in second.text  # carried in the form
+    third = client.post("/review/check", data={"draft": draft, "dismissed": ids[0],
+                                               "dismiss": ids[1],
+                                               "csrf_token": csrf_from(second.text)})
+    assert "No findings" in third.text and "2 findings dismissed" in third.text
+    restored = client.post("/review/check", data={"draft": draft, "dismissed": ids,
+                                                  "restore": "1",
+                                                  "csrf_token": csrf_from(third.text)})
+    assert "2 things to look at" in restored.text
+
+
+@pytest.mark.usefixtures("org")
+def test_dismissing_keeps_csrf(client):
+    Manager(client).login("manager@example.org")
+    response = client.post("/review/check", data={"draft": "The engineer forgot.",
+                                                  "dismiss": "x"})
+    assert response.status_code == 400
+
+
+@pytest.mark.usefixtures("org")
+def test_a_check_over_its_time_budget_says_so_on_the_page(app, client):
+    app.config["REVIEW_CHECK_BUDGET"] = 0.0
+    manager = Manager(client)
+    manager.login("manager@example.org")
+    response = manager.post("/review/check", {"draft": "The engineer forgot the cert."})
+    assert response.status_code == 503
+    assert "could not be checked within" in response.text and "in parts" in response.text
+    assert "The engineer forgot the cert." in response.text  # the draft is not lost
