@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveys.config import Settings
-from surveys.models import Incident, Survey, User
+from surveys.models import Incident, Survey, SurveyStatus, User
 from surveys.services import checkin, results
 
 DEMO_SUPPORT_CONTACT = "care@example.org"
@@ -39,7 +39,7 @@ def add_learning_outcomes(session: Session, recorder: User, rng: random.Random) 
     """System changes (0 to 4) and repeats (about one in five) on every closed incident."""
     incident_ids = list(session.scalars(
         select(Incident.id).join(Survey, Survey.incident_id == Incident.id)
-        .where(Survey.status == "closed").order_by(Incident.id)))
+        .where(Survey.status == SurveyStatus.CLOSED).order_by(Incident.id)))
     session.rollback()
     for incident_id in incident_ids:
         changes = rng.choice(("0", "1", "2", "2", "3", "4"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveys.models import API_SCOPES, INCIDENT_KINDS, SEVERITIES
+from surveys.models import API_SCOPES, INCIDENT_KINDS, SEVERITIES, SurveyStatus
 from surveys.services import review
 from surveys.services.lifecycle import MAX_PARTICIPANTS, NOT_INVITED_REASONS
 
@@ -162,7 +162,7 @@ SCHEMAS: dict[str, Any] = {
             "incident_id": {"type": "integer"},
             "external_id": {"type": ["string", "null"]},
             "team": {"type": "string"},
-            "status": {"type": "string", "enum": ["scheduled", "open", "closed"]},
+            "status": {"type": "string", "enum": [s.value for s in SurveyStatus]},
             "opens_at": DATE_TIME,
             "closes_at": DATE_TIME,
             "remind_at": {**NULLABLE_DATE_TIME,

@@ -40,7 +40,7 @@ from surveys.config import Settings
 from surveys.db import begin_write
 from surveys.errors import Conflict, InvalidInput, SurveyNotOpen
 from surveys.mail import Mail, MailBackend, make_message_id
-from surveys.models import CheckinRequest, Survey
+from surveys.models import CheckinRequest, Survey, SurveyStatus
 
 SESSION_KEY = "checkin"
 CONTACT_MAX_CHARS = 300
@@ -86,9 +86,9 @@ def request_checkin(session: Session, box: ContactBox, settings: Settings, surve
     text = clean_contact(contact)
     begin_write(session)
     status = session.scalar(select(Survey.status).where(Survey.id == survey_id))
-    if status != "open":
+    if status != SurveyStatus.OPEN:
         session.rollback()
-        raise SurveyNotOpen(status or "closed")
+        raise SurveyNotOpen(status or SurveyStatus.CLOSED)
     session.add(CheckinRequest(survey_id=survey_id, nonce_hash=_nonce_hash(nonce),
                                contact_cipher=box.seal(text)))
     try:
@@ -152,7 +152,7 @@ def send_due(session: Session, backend: MailBackend, box: ContactBox, settings: 
 def _due(session: Session) -> list[CheckinRequest]:
     return list(session.scalars(
         select(CheckinRequest).join(Survey, Survey.id == CheckinRequest.survey_id)
-        .where(Survey.status == "closed", CheckinRequest.delivered.is_(False))))
+        .where(Survey.status == SurveyStatus.CLOSED, CheckinRequest.delivered.is_(False))))
 
 
 def _mail(settings: Settings, survey: Survey, contacts: list[str], seed: str) -> Mail:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from surveys import items
 from surveys.db import begin_write
 from surveys.errors import InvalidInput, SurveyNotOpen, TokenSpent, TokenUnknown
-from surveys.models import Ballot, StagedAnswer, StagedComment, Survey
+from surveys.models import Ballot, StagedAnswer, StagedComment, Survey, SurveyStatus
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,8 @@ def submit(session: Session, token_hash: str, submission: Submission) -> None:
     survey = session.scalar(
         select(Survey).where(Survey.id == survey_id).with_for_update(read=True)
     )
-    if survey is None or survey.status != "open":
-        status = survey.status if survey is not None else "closed"
+    if survey is None or not survey.is_open:
+        status = survey.status if survey is not None else SurveyStatus.CLOSED
         session.rollback()
         raise SurveyNotOpen(status)
     asked = set(survey.practices)

@@ -11,6 +11,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from surveys import items
 from surveys.db import get_session
 from surveys.errors import InvalidInput, SurveyNotOpen, TokenSpent, TokenUnknown
+from surveys.models import SurveyStatus
 from surveys.services import checkin
 from surveys.services import participant as service
 from surveys.tokens import hash_token, looks_like_hash, looks_like_token
@@ -37,9 +38,10 @@ def _not_valid():
 def _closed_or_not_valid():
     """The ballot is gone: if this browser had the form open, its survey has since closed."""
     survey_id = session.get(SURVEY_KEY)
-    if isinstance(survey_id, int) and service.survey_status(get_session(), survey_id) == "closed":
+    if isinstance(survey_id, int) and \
+            service.survey_status(get_session(), survey_id) == SurveyStatus.CLOSED:
         session.pop(SESSION_KEY, None)
-        return render_template("participant/not_open.html", status="closed"), 409
+        return render_template("participant/not_open.html", closed=True), 409
     return _not_valid()
 
 
@@ -68,8 +70,8 @@ def form():
         return _not_valid()
     if ballot.spent:
         return render_template("participant/already.html"), 409
-    if ballot.survey.status != "open":
-        return render_template("participant/not_open.html", status=ballot.survey.status), 409
+    if not ballot.survey.is_open:
+        return render_template("participant/not_open.html", closed=ballot.survey.is_closed), 409
     session[SURVEY_KEY] = ballot.survey.id
     return _render_form(ballot.survey)
 
@@ -95,7 +97,8 @@ def submit():
     except TokenUnknown:
         return _closed_or_not_valid()
     except SurveyNotOpen as exc:
-        return render_template("participant/not_open.html", status=exc.status), 409
+        return render_template("participant/not_open.html",
+                               closed=exc.status == SurveyStatus.CLOSED), 409
     session.pop(SESSION_KEY, None)
     session.pop(SURVEY_KEY, None)
     if settings().support_contact:  # one-time right to ask for a check-in; not stored
