@@ -134,6 +134,39 @@ def _code_step(client, code: str):
     return client.post("/login/code", data={"code": code, "csrf_token": csrf_from(page.text)})
 
 
+def test_five_wrong_codes_lock_the_account_whatever_passwords_come_between(app, client, db):
+    """Finding: the right password cleared the failure count, so rounds of "right password,
+    four wrong codes" never locked the account and the code could be guessed on and on."""
+    statuses = []
+    assert _password_step(client, "hr@example.org").headers["Location"] == "/login/code"
+    statuses += [_code_step(client, "000000").status_code for _ in range(auth.LOCK_AFTER - 1)]
+    assert user(db, "hr@example.org").failed_logins == auth.LOCK_AFTER - 1
+    assert _password_step(client, "hr@example.org").headers["Location"] == "/login/code"
+    assert user(db, "hr@example.org").failed_logins == auth.LOCK_AFTER - 1  # not cleared
+    statuses.append(_code_step(client, "111111").status_code)
+    assert statuses == [400] * auth.LOCK_AFTER
+    assert user(db, "hr@example.org").locked_until is not None
+    # locked: the right password and the right code both fail, with the usual words
+    refused = _password_step(client, "hr@example.org")
+    assert refused.status_code == 400 and GENERIC_FAILURE in refused.text
+    assert not signed_in(client)
+    at(app, timedelta(seconds=61))
+    assert _password_step(client, "hr@example.org").headers["Location"] == "/login/code"
+    assert _code_step(client, totp_code(NOW + timedelta(seconds=60))).status_code == 302
+    assert signed_in(client) and user(db, "hr@example.org").failed_logins == 0
+
+
+def test_passwords_and_codes_share_one_failure_count(client, db):
+    manager = Manager(client)
+    for _ in range(2):
+        manager.login("hr@example.org", "wrong password!!")
+    assert _password_step(client, "hr@example.org").headers["Location"] == "/login/code"
+    for _ in range(auth.LOCK_AFTER - 2):
+        assert _code_step(client, "000000").status_code == 400
+    assert user(db, "hr@example.org").locked_until is not None
+    assert _code_step(client, totp_code()).status_code == 400  # the right code, too late
+
+
 def test_hr_needs_the_code_after_the_password(client):
     response = _password_step(client, "hr@example.org")
     assert response.headers["Location"] == "/login/code"
