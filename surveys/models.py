@@ -32,6 +32,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.db import Base
 
+# Ids are ``Integer`` columns (32 bits on PostgreSQL): a larger id cannot exist, and asking
+# the database for one overflows. Route converters and the API refuse anything outside.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

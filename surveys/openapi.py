@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveys.models import API_SCOPES, INCIDENT_KINDS, SEVERITIES
+from surveys.models import API_SCOPES, INCIDENT_KINDS, MAX_ID, SEVERITIES
 from surveys.services.lifecycle import MAX_PARTICIPANTS, NOT_INVITED_REASONS
 
 NULLABLE_NUMBER = {"type": ["number", "null"]}

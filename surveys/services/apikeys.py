@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from surveys import crypto
 from surveys.db import begin_write
 from surveys.errors import DomainError, Forbidden, InvalidInput, NotFound
-from surveys.models import API_SCOPES, ApiKey, SeenSignature
+from surveys.models import API_SCOPES, MAX_ID, ApiKey, SeenSignature
 
 KEY_PREFIX = "ack_"
 SIGNING_PREFIX = "acs_"
@@ -117,7 +117,7 @@ def revoke_key(session: Session, ident: str, now: datetime) -> ApiKey:
     """Revoke the key whose id or prefix is ``ident``; revoking twice changes nothing."""
     begin_write(session)
     query = select(ApiKey).where(ApiKey.prefix == ident)
-    if ident.isdigit():
+    if ident.isascii() and ident.isdigit() and len(ident) <= 10 and int(ident) <= MAX_ID:
         query = select(ApiKey).where(ApiKey.id == int(ident))
     key = session.scalar(query)
     if key is None:

@@ -63,8 +63,7 @@ def _lines(periods, series) -> tuple[list[str], list[charts.Line]]:
 
 def _svg(key: tuple, build) -> Response:
     body = trends.cached(get_session(), ("svg", *key), build)
-    return Response(body, mimetype="image/svg+xml",
-                    headers={"Cache-Control": "private, max-age=300"})
+    return Response(body, mimetype="image/svg+xml")  # Cache-Control: surveys.web
 
 
 # --------------------------------------------------------------------------- overview
@@ -237,7 +236,7 @@ def quarterly_report(view: trends.Overview) -> bytes:
 # --------------------------------------------------------------------------- team page
 
 
-@bp.get("/teams/<slug>")
+@bp.get("/teams/<slug:slug>")
 @roles_required(*RESULT_ROLES)
 @audited("results.team", target="team:{slug}")
 def team(slug: str):
@@ -255,7 +254,7 @@ def team(slug: str):
                                                             "favourable"))
 
 
-@bp.get("/teams/<slug>/trend.svg")
+@bp.get("/teams/<slug:slug>/trend.svg")
 @roles_required(*RESULT_ROLES)
 def team_chart(slug: str):
     db = get_session()
@@ -274,5 +273,5 @@ def _team(db, slug: str) -> Team:
     team_row = db.scalar(select(Team).where(Team.slug == slug[:64]))
     if team_row is None:
         raise NotFound("No such team.")
-    results.authorize_team(current_user, team_row.id)
+    results.authorize_team(current_user, team_row.id, "team")
     return team_row

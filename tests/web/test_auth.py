@@ -386,6 +386,20 @@ def test_signed_in_pages_are_not_cached(client):
     assert client.get("/incidents").headers["Cache-Control"] == "no-store"
 
 
+def test_signed_in_charts_are_not_cached_either(client):
+    """Finding: chart SVGs went out as "private, max-age=300" while every other signed-in
+    answer was no-store; one place now sets Cache-Control for every answer."""
+    Manager(client).login("hr@example.org")
+    for path in ("/hr/charts/org-trend.svg", "/hr/charts/kinds.svg",
+                 "/teams/payments/trend.svg"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+        assert response.headers["Cache-Control"] == "no-store", path
+    static = client.get("/static/style.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")  # public, revalidated
+    static.close()
+
+
 def test_moving_to_a_new_app_needs_the_old_factor(client, db):
     import pyotp
 

@@ -10,8 +10,9 @@ import secrets
 import pytest
 
 from conftest import make_app
-from support import PASSWORD, Participant, csrf_from, open_survey
+from support import ANSWERS, NOW, PASSWORD, Participant, csrf_from, open_survey
 from surveys import db as dbmod
+from surveys.services import lifecycle
 from surveys.web import LIMIT_DEFAULTS
 
 pytestmark = pytest.mark.usefixtures("org")
@@ -63,6 +64,55 @@ def test_answering_with_valid_links_never_meets_the_miss_limit(client, db, setti
     _, tokens = open_survey(db, settings, box, people=12)
     for token in tokens:
         assert Participant(client).answer(token).status_code == 303
+
+
+def _miss_limit_per_minute() -> int:
+    return int(LIMIT_DEFAULTS["AFTERCARE_LIMIT_LINK_MISS"].split(";")[0].split()[0])
+
+
+def test_misses_from_an_office_never_lock_out_a_colleague_with_a_valid_link(app, db, settings,
+                                                                            box):
+    """Finding: ten GET /s without a cookie from one address, then a real participant from
+    the same address got 429 on the form. Misses are counted where a lookup misses, so they
+    only ever refuse misses."""
+    _, tokens = open_survey(db, settings, box, people=6)
+    prankster = app.test_client()  # same address as everyone in the test client: one office
+    limit = _miss_limit_per_minute()
+    statuses = [prankster.get("/s").status_code for _ in range(limit + 2)]
+    assert statuses == [404] * limit + [429, 429]
+    assert "Retry-After" in prankster.get("/s").headers
+    for token in tokens[:3]:
+        colleague = app.test_client()
+        assert colleague.get(f"/s/{token}").status_code == 303
+        form = colleague.get("/s")
+        assert form.status_code == 200 and 'name="csrf_token"' in form.text
+        page = colleague.post("/s", data={**ANSWERS, "csrf_token": csrf_from(form.text)})
+        assert page.status_code == 303 and page.headers["Location"].endswith("/s/thanks")
+    # the prankster's own misses stay limited all along
+    assert prankster.post("/s", data={}).status_code in (400, 429)  # CSRF first, then 429
+    assert prankster.get("/s").status_code == 429
+
+
+def test_guesses_from_a_session_whose_survey_closed_are_still_limited(app, client, db,
+                                                                      settings, box):
+    """Finding: once the survey of a session's form closed, a miss showed the "survey closed"
+    page (409) and was never counted, so that session could guess on without limit."""
+    survey, tokens = open_survey(db, settings, box, people=6)
+    assert client.get(f"/s/{tokens[0]}").status_code == 303
+    form = client.get("/s")
+    assert form.status_code == 200
+    token = csrf_from(form.text)
+    lifecycle.close_survey(db, survey.id, NOW)
+    closed = client.post("/s", data={**ANSWERS, "csrf_token": token})
+    assert closed.status_code == 409 and "closed" in closed.text  # still a friendly page
+    statuses = []
+    for _ in range(_miss_limit_per_minute() + 1):
+        assert client.get(f"/s/{secrets.token_urlsafe(32)}").status_code == 303
+        statuses.append(client.post("/s", data={**ANSWERS, "csrf_token": token}).status_code)
+    # the closed page above was the first miss; nine guesses more are "not valid", then 429
+    limit = _miss_limit_per_minute()
+    assert statuses[:limit - 1] == [404] * (limit - 1)
+    assert set(statuses[limit - 1:]) == {429}
 
 
 def test_api_is_limited_and_answers_json(tmp_path):
