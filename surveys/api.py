@@ -98,7 +98,9 @@ def requires(scope: str | None) -> Callable:
                 get_session(), request.headers.get("Authorization"), scope,
                 request.headers.get(apikeys.TIMESTAMP_HEADER),
                 request.headers.get(apikeys.SIGNATURE_HEADER), body, secret_box(), now(),
-                target=f"{request.method} {request.full_path}")
+                method=request.method,
+                target=apikeys.signing_target(request.script_root + request.path,
+                                              request.query_string))
             return view(*args, **kwargs)
 
         return wrapper
