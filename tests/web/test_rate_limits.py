@@ -54,10 +54,20 @@ def test_guessing_participant_links_gets_429_long_before_a_guess_could_succeed(c
         statuses.append(client.get("/s").status_code)
     assert statuses[:10] == [404] * 10
     assert statuses[10:] == [429, 429]
-    # At the hourly cap, one address gets 50 guesses an hour at a 256-bit token space:
-    per_hour = int(LIMIT_DEFAULTS["AFTERCARE_LIMIT_LINK_MISS"].split(";")[1].split()[0])
+    # Every guess needs an arrival at /s/<token>, and every arrival counts: at that hourly
+    # cap, one address tries 600 tokens an hour in a 256-bit space (a guess that hit would
+    # be served even over the miss limit, since valid links are never refused):
+    per_hour = int(LIMIT_DEFAULTS["AFTERCARE_LIMIT_LINK"].split(";")[1].split()[0])
     years_for_even_odds = math.log(2) * 2 ** 256 / (per_hour * 24 * 365)
     assert years_for_even_odds > 1e70
+
+
+def test_every_arrival_counts_towards_the_link_limit(client):
+    """The hard bound on guessing: every guess is an arrival at /s/<token>."""
+    per_minute = int(LIMIT_DEFAULTS["AFTERCARE_LIMIT_LINK"].split(";")[0].split()[0])
+    statuses = [client.get(f"/s/{secrets.token_urlsafe(32)}").status_code
+                for _ in range(per_minute + 1)]
+    assert statuses == [303] * per_minute + [429]
 
 
 def test_answering_with_valid_links_never_meets_the_miss_limit(client, db, settings, box):
