@@ -130,6 +130,27 @@ def team_scoped(rule: Rule) -> bool:
     return bool(set(rule.arguments) & TEAM_SCOPED)
 
 
+def deepest_role(access: Access) -> str | None:
+    """The role that reaches furthest into a route: admin where it is allowed (every team,
+    the organisation), else the first role the route admits; None for public and API
+    routes (anonymous)."""
+    if access.kind != "roles":
+        return None
+    return "admin" if "admin" in access.roles else access.roles[0]
+
+
+def client_for(app: Flask, access: Access):
+    """A test client signed in as ``deepest_role(access)`` (anonymous when None), and a valid
+    CSRF token for its session (for the fuzz tests)."""
+    from surveys import db as dbmod
+
+    client = app.test_client()
+    if (role := deepest_role(access)) is not None:
+        with dbmod.session_scope(app) as db:
+            sign_in(client, db, role_email(role))
+    return client, csrf_token(client)
+
+
 def sign_in(client, db, email: str) -> None:
     """Put a signed-in session for ``email`` into the client's cookie (authorization tests;
     authentication itself is tested through the pages in test_auth.py)."""

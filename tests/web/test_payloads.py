@@ -265,25 +265,29 @@ def test_csv_cells_starting_with_formula_characters_are_neutralised(payload):
     assert csvsafe.cell("Checkout latency") == "Checkout latency"
 
 
-def test_audit_csv_neutralises_what_a_signed_in_visitor_can_plant(tmp_path):
+@pytest.fixture
+def unlimited(tmp_path):
+    """A small organisation without rate limits: these tests send many hostile requests."""
+    app = make_app(f"sqlite:///{tmp_path / 'unlimited.db'}", RATELIMIT_ENABLED=False)
+    with dbmod.session_scope(app) as db:
+        build_org(db, size=1)
+    yield app
+    dbmod.get_engine(app).dispose()
+
+
+def test_audit_csv_neutralises_what_a_signed_in_visitor_can_plant(unlimited):
     """Finding: audit.csv cells starting with a line feed, a space or a full-width equals
     sign were not neutralised. An HR account plants them through a query argument that the
     audit log records as the target; the export must not run any of them."""
-    app = make_app(f"sqlite:///{tmp_path / 'audit.db'}", RATELIMIT_ENABLED=False)
-    try:
-        with dbmod.session_scope(app) as db:
-            build_org(db, size=1)
-        hr = app.test_client()
-        Manager(hr).login("hr@example.org")
-        for payload in CSV:
-            assert hr.get("/hr", query_string={"period": payload}).status_code < 500
-        export = hr.get("/audit.csv")
-        assert export.status_code == 200
-        targets = [row[5] for row in csv.reader(io.StringIO(export.text))]
-        assert all(any(t == "'" + p for t in targets) for p in CSV), "payloads not recorded"
-        assert not _formula_cells(export.text)
-    finally:
-        dbmod.get_engine(app).dispose()
+    hr = unlimited.test_client()
+    Manager(hr).login("hr@example.org")
+    for payload in CSV:
+        assert hr.get("/hr", query_string={"period": payload}).status_code < 500
+    export = hr.get("/audit.csv")
+    assert export.status_code == 200
+    targets = [row[5] for row in csv.reader(io.StringIO(export.text))]
+    assert all(any(t == "'" + p for t in targets) for p in CSV), "payloads not recorded"
+    assert not _formula_cells(export.text)
 
 
 # --- route converters, JSON bodies and titles: out-of-range input is a 4xx -----------------
@@ -314,32 +318,26 @@ def test_every_id_in_a_route_uses_the_one_id_converter(app):
     assert len(_id_rules(app)) >= 7
 
 
-def test_ids_out_of_range_are_404_on_every_route(tmp_path):
+def test_ids_out_of_range_are_404_on_every_route(unlimited):
     """Finding: ids above 2**63 on web routes (/incidents/<id>, its learning and close
     POSTs, /admin/api/<id>/revoke) gave 500 (OverflowError)."""
-    app = make_app(f"sqlite:///{tmp_path / 'ids.db'}", RATELIMIT_ENABLED=False)
-    try:
-        with dbmod.session_scope(app) as db:
-            build_org(db, size=1)
-        admin = app.test_client()
-        Manager(admin).login("admin@example.org")
-        token = csrf_from(admin.get("/incidents").text)
-        key = make_key(app).secret
-        checked = 0
-        for rule in _id_rules(app):
-            for method in methods(rule):
-                for value in EXTREME_IDS:
-                    url = fill_rule(rule, {a: value if a in arguments_of(rule, IdConverter)
-                                           else "payments" for a in rule.arguments})
-                    response = admin.open(url, method=method, data={"csrf_token": token},
-                                          headers={"Authorization": f"Bearer {key}"})
-                    assert response.status_code == 404, (method, url, response.status_code)
-                    if url.startswith("/api/"):
-                        assert response.json["error"]["code"] == "not_found"
-                    checked += 1
-        assert checked >= 7 * len(EXTREME_IDS)
-    finally:
-        dbmod.get_engine(app).dispose()
+    admin = unlimited.test_client()
+    Manager(admin).login("admin@example.org")
+    token = csrf_from(admin.get("/incidents").text)
+    key = make_key(unlimited).secret
+    checked = 0
+    for rule in _id_rules(unlimited):
+        for method in methods(rule):
+            for value in EXTREME_IDS:
+                url = fill_rule(rule, {a: value if a in arguments_of(rule, IdConverter)
+                                       else "payments" for a in rule.arguments})
+                response = admin.open(url, method=method, data={"csrf_token": token},
+                                      headers={"Authorization": f"Bearer {key}"})
+                assert response.status_code == 404, (method, url, response.status_code)
+                if url.startswith("/api/"):
+                    assert response.json["error"]["code"] == "not_found"
+                checked += 1
+    assert checked >= 7 * len(EXTREME_IDS)
 
 
 @pytest.mark.parametrize("depth", [1000, 100_000])
