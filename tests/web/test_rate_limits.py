@@ -196,6 +196,26 @@ def test_two_processes_share_limits_through_redis(tmp_path, redis_url):
             dbmod.get_engine(a).dispose()
 
 
+@pytest.mark.redis
+def test_link_misses_are_shared_through_redis_too(tmp_path, redis_url):
+    import redis
+
+    prefix = "aftercare-test-" + secrets.token_hex(4)
+    apps = [make_app(f"sqlite:///{tmp_path / f'm{i}.db'}", AFTERCARE_REDIS_URL=redis_url,
+                     RATELIMIT_KEY_PREFIX=prefix) for i in range(2)]
+    try:
+        clients = [a.test_client() for a in apps]
+        limit = _miss_limit_per_minute()
+        codes = [clients[i % 2].get("/s").status_code for i in range(limit + 1)]
+        assert codes == [404] * limit + [429]
+    finally:
+        store = redis.Redis.from_url(redis_url)
+        for key in store.scan_iter(f"*{prefix}*"):
+            store.delete(key)
+        for a in apps:
+            dbmod.get_engine(a).dispose()
+
+
 def test_behind_a_proxy_limits_key_on_the_forwarded_address(tmp_path):
     app = make_app(f"sqlite:///{tmp_path / 'proxy.db'}", AFTERCARE_TRUSTED_PROXIES="1")
     try:
