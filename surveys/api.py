@@ -42,13 +42,6 @@ REQUIRED_FIELDS = ("external_id", "team", "title", "kind", "severity", "closed_a
 # Read from app.config, else the environment (create_app copies only its own keys).
 
 _DURATION = re.compile(r"[0-9]{1,6}[smhdw]?")  # six digits at most: no timedelta overflow
-_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-MAX_ID = 2**31 - 1  # larger ids cannot exist (and would overflow the database's integer)
-
-
-def _has_control(text: str) -> bool:
-    """NUL and other control characters: PostgreSQL refuses NUL in text, nobody needs any."""
-    return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 _STATUS = {InvalidInput: 422, NotFound: 404, Forbidden: 403, apikeys.Unauthorized: 401,
@@ -106,7 +99,9 @@ def requires(scope: str | None) -> Callable:
                 get_session(), request.headers.get("Authorization"), scope,
                 request.headers.get(apikeys.TIMESTAMP_HEADER),
                 request.headers.get(apikeys.SIGNATURE_HEADER), body, secret_box(), now(),
-                target=f"{request.method} {request.full_path}")
+                method=request.method,
+                target=apikeys.signing_target(request.script_root + request.path,
+                                              request.query_string))
             return view(*args, **kwargs)
 
         return wrapper
@@ -131,6 +126,8 @@ def _json_body() -> dict[str, Any]:
         data = json.loads(request.get_data(cache=True) or b"")
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Malformed(str(exc)[:120]) from exc
+    except RecursionError as exc:  # [[[[... deeper than the parser's recursion limit
+        raise _Malformed("it is nested too deeply") from exc
     if not isinstance(data, dict):
         raise InvalidInput("The body must be a JSON object.", {"body": "must be a JSON object"})
     return data
@@ -183,7 +180,10 @@ def parse_incident(data: dict[str, Any]) -> lifecycle.NewIncident:
         value = data.get(name)
         if value is not None and not isinstance(value, str):
             problems[name] = "must be a string"
-        elif isinstance(value, str) and _has_control(value):
+        elif name == "title" and isinstance(value, str):
+            if (problem := lifecycle.title_problem(value)) is not None:
+                problems[name] = problem  # the rule of the web form and the command line
+        elif isinstance(value, str) and lifecycle.has_control_characters(value):
             problems[name] = "must not contain control characters"
     if isinstance(data.get("kind"), str) and data["kind"] not in INCIDENT_KINDS:
         problems["kind"] = f"must be one of {', '.join(INCIDENT_KINDS)}"
@@ -205,7 +205,7 @@ def parse_incident(data: dict[str, Any]) -> lifecycle.NewIncident:
                                         f"per incident (got {len(participants)})")
         else:
             for i, email in enumerate(participants):
-                if isinstance(email, str) and _has_control(email):
+                if isinstance(email, str) and lifecycle.has_control_characters(email):
                     problems[f"participants[{i}]"] = "must not contain control characters"
     delays = {}
     for name in ("open_delay", "duration"):
@@ -279,20 +279,20 @@ def survey_json(db, survey: Survey) -> dict[str, Any]:
 
 
 def _survey(db, survey_id: int) -> Survey:
-    survey = db.get(Survey, survey_id) if 0 < survey_id <= MAX_ID else None
+    survey = db.get(Survey, survey_id)  # the <id:...> converter keeps ids in range
     if survey is None:
         raise NotFound(f"No survey {survey_id}.")
     return survey
 
 
-@bp.get("/surveys/<int:survey_id>")
+@bp.get("/surveys/<id:survey_id>")
 @requires(None)
 def get_survey(survey_id: int):
     db = get_session()
     return jsonify(survey_json(db, _survey(db, survey_id)))
 
 
-@bp.post("/surveys/<int:survey_id>/close")
+@bp.post("/surveys/<id:survey_id>/close")
 @requires("incidents:write")
 def close_survey(survey_id: int):
     db = get_session()
@@ -303,7 +303,7 @@ def close_survey(survey_id: int):
     return jsonify(survey_json(db, survey))
 
 
-@bp.get("/surveys/<int:survey_id>/results")
+@bp.get("/surveys/<id:survey_id>/results")
 @requires("results:read")
 def survey_results(survey_id: int):
     db = get_session()
@@ -376,12 +376,10 @@ def _flag_json(flag: Any) -> dict[str, Any]:
 # --- teams --------------------------------------------------------------------------------
 
 
-@bp.get("/teams/<slug>/periods")
+@bp.get("/teams/<slug:slug>/periods")
 @requires("results:read")
 def team_periods(slug: str):
     grain = request.args.get("grain", "month")
-    if not _SLUG.fullmatch(slug):
-        raise NotFound(f"No team {slug[:64]!r}.")
     data = periods.team_periods_for_slug(get_session(), slug, grain, now(),
                                          settings().min_group)
     body = {

@@ -25,7 +25,7 @@ def keys():
                            failures=failures_by_survey(db))
 
 
-@bp.post("/api/<int:key_id>/revoke")
+@bp.post("/api/<id:key_id>/revoke")
 @admin_required
 @audited("admin.apikey.revoke", target="apikey:{key_id}")
 def revoke(key_id: int):

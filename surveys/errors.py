@@ -26,6 +26,15 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class NotVisible(NotFound):
+    """Not found."""
+
+    # Another team's incident or team. Answered exactly like one that does not exist (the
+    # same status, code and message), so that ids and slugs of other teams cannot be probed;
+    # the audit log still records the refusal for what it is.
+    audit_detail = "refused: another team's"
+
+
 class Forbidden(DomainError):
     """You do not have access to this."""
 

@@ -35,6 +35,10 @@ from surveys.db import Base
 
 __all__ = ["SurveyStatus"]  # re-exported: the survey states live with the release guard
 
+# Ids are ``Integer`` columns (32 bits on PostgreSQL): a larger id cannot exist, and asking
+# the database for one overflows. Route converters and the API refuse anything outside.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveys.models import API_SCOPES, INCIDENT_KINDS, SEVERITIES, SurveyStatus
+from surveys.models import API_SCOPES, INCIDENT_KINDS, MAX_ID, SEVERITIES, SurveyStatus
 from surveys.services import review
 from surveys.services.lifecycle import MAX_PARTICIPANTS, NOT_INVITED_REASONS
 
@@ -44,13 +44,14 @@ SIGNATURE_PARAMETERS = [
                     "within 5 minutes of the server's clock.",
      "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
     {"name": "X-Aftercare-Signature", "in": "header", "required": False,
-     "description": 'sha256=<hex HMAC-SHA256(signing secret, timestamp + "." + body)>; '
-                    "required with a signing key; each signature is accepted once.",
+     "description": 'sha256=<hex HMAC-SHA256(signing secret, timestamp "\\n" METHOD "\\n" '
+                    'path?query "\\n" body)>; required with a signing key; good for one '
+                    "request only (that method, path, query and body), accepted once.",
      "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}},
 ]
 
 SURVEY_ID = {"name": "id", "in": "path", "required": True,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
 FAVOURABLE_ITEM = {
     "type": "object",

@@ -1,5 +1,6 @@
-"""Web plumbing bound with ``init_app``: settings, CSRF, login, sessions, rate limits, headers,
-errors, log masking, and the access decorators whose metadata the access-matrix test reads.
+"""Web plumbing bound with ``init_app``: settings, CSRF, login, sessions, route converters,
+rate limits, headers, errors, log masking, and the access decorators whose metadata the
+access-matrix test reads.
 
 See docs/security.md for the rules and how each is tested.
 """
@@ -21,12 +22,14 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 from analysis import periods
 from surveys.config import ConfigError, Settings, parse_duration
 from surveys.db import get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from surveys.models import User
+from surveys.models import MAX_ID, User
+from surveys.services.admin import SLUG_PATTERN
 from surveys.tokens import TokenBox
 
 csrf = CSRFProtect()
@@ -40,21 +43,21 @@ SESSION_VERSION = "sv"
 SESSION_SEEN = "seen"
 SESSION_SINCE = "since"
 
-# Rate limits: (endpoint or "blueprint:<name>", method) -> config key with the limit string.
-# Keys are the client address only (Flask-Limiter's get_remote_address), kept in the limiter's
-# store (memory, or Redis when AFTERCARE_REDIS_URL is set), never in the database, never logged.
+# Rate limits: (endpoint or "blueprint:<name>", method) -> config key with the limit string,
+# checked before the view runs. Keys are the client address only (Flask-Limiter's
+# get_remote_address), kept in the limiter's store (memory, or Redis when AFTERCARE_REDIS_URL
+# is set), never in the database, never logged.
 RATE_LIMITS: dict[tuple[str, str], str] = {
     ("auth.login", "POST"): "AFTERCARE_LIMIT_LOGIN",
     ("auth.login_code", "POST"): "AFTERCARE_LIMIT_LOGIN",
     ("auth.forgot", "POST"): "AFTERCARE_LIMIT_RESET",
     ("auth.reset", "POST"): "AFTERCARE_LIMIT_RESET",
     ("participant.arrive", "GET"): "AFTERCARE_LIMIT_LINK",
-    # Unknown links: only 404 answers count, so a whole office behind one address answering
-    # with valid links never meets this limit, while guessing does at once.
-    ("participant.form", "GET"): "AFTERCARE_LIMIT_LINK_MISS",
-    ("participant.submit", "POST"): "AFTERCARE_LIMIT_LINK_MISS",
 }
-MISS_ONLY = {"participant.form", "participant.submit"}
+# Participant-link misses are not a limit on an endpoint: the participant views call
+# ``count_link_miss`` after a lookup found no ballot, so a link that finds its ballot is never
+# refused, however many misses came from the same address before.
+LINK_MISS_LIMIT = "AFTERCARE_LIMIT_LINK_MISS"
 API_LIMIT = "AFTERCARE_LIMIT_API"  # every route under /api/
 LIMIT_DEFAULTS = {
     "AFTERCARE_LIMIT_LOGIN": "10 per minute;100 per hour",
@@ -179,12 +182,6 @@ def _current_limit() -> str:
     return str(current_app.config[key]) if key else ""
 
 
-def _deduct(response) -> bool:
-    if request.endpoint in MISS_ONLY:
-        return response.status_code == 404
-    return True
-
-
 def make_limiter(app: Flask) -> Limiter:
     for key, value in LIMIT_DEFAULTS.items():
         app.config.setdefault(key, value)
@@ -199,7 +196,6 @@ def make_limiter(app: Flask) -> Limiter:
         get_remote_address,
         default_limits=[_current_limit],
         default_limits_exempt_when=lambda: _limit_config_key() is None,
-        default_limits_deduct_when=_deduct,
     )
     limiter.init_app(app)
     # The limiter logs a breach with its key (the client address): keep that out of the logs.
@@ -227,6 +223,58 @@ def limiter() -> Limiter:
     return current_app.extensions["aftercare.limiter"]
 
 
+def count_link_miss() -> None:
+    """Count one participant-link miss for this client address: a request that asked for a
+    ballot (a link in the session, or none at all) and found none. From the first miss over
+    ``AFTERCARE_LIMIT_LINK_MISS`` this raises 429 (with ``Retry-After``) instead of letting
+    the view answer "link not valid".
+
+    Call it only where a lookup missed, never before one: a valid link is then never refused
+    because of misses from the same address (an office behind one address), whatever page
+    the miss would have shown (not valid, or the closed page of an earlier form).
+    """
+    # Flask-Limiter's limit as a context manager: one hit now, on the shared "link-miss"
+    # counter of GET /s and POST /s; a breach raises its 429 (RateLimitExceeded).
+    with limiter().shared_limit(lambda: str(current_app.config[LINK_MISS_LIMIT]),
+                                scope="link-miss", key_func=get_remote_address):
+        pass
+
+
+# --- route converters ---------------------------------------------------------------------
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``, the converter of every id in a route: 1 to ``MAX_ID`` in ASCII digits,
+    written one way only (no leading zero). Anything else (0, 07, a sign, 2**63, a thousand
+    digits, a full-width digit, which ``\\d`` and ``int`` would take) does not match the
+    route, so it is the usual 404, never an overflow in the database."""
+
+    regex = r"[1-9][0-9]{0,9}"
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=MAX_ID)
+
+
+class SlugConverter(BaseConverter):
+    """``<slug:name>``, the converter of every team slug in a route: the shape teams are made
+    with (``surveys.services.admin.SLUG``). Anything else (control characters, NUL, 10,000
+    characters) is a 404 before any lookup."""
+
+    regex = SLUG_PATTERN
+
+
+CONVERTERS = {"id": IdConverter, "slug": SlugConverter}
+
+
+def cache_control(response):
+    """The one place that sets ``Cache-Control``: every answer but a static file is
+    ``no-store`` (pages of signed-in accounts with their CSV, PDF and SVG, participant pages,
+    the API), whatever a view set. Static files keep Flask's revalidation."""
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 _DOMAIN_PAGES = {
     Forbidden: (403, "Not your team"),
     NotFound: (404, "Not found"),
@@ -238,6 +286,7 @@ _DOMAIN_PAGES = {
 def init_app(app: Flask) -> None:
     app.extensions["aftercare.settings"] = Settings.from_config(app.config)
     app.extensions["aftercare.token_box"] = TokenBox(app.config["SECRET_KEY"])
+    app.url_map.converters.update(CONVERTERS)  # before any blueprint adds its rules
     csrf.init_app(app)
     login_manager.init_app(app)
     for key, default in (("AFTERCARE_SESSION_IDLE", "30m"), ("AFTERCARE_SESSION_MAX", "12h")):
@@ -283,11 +332,7 @@ def init_app(app: Flask) -> None:
         if hsts:
             response.headers.setdefault("Strict-Transport-Security",
                                         "max-age=31536000; includeSubDomains")
-        if "_user_id" in session:
-            response.headers.setdefault("Cache-Control", "no-store")
-        if request.path.startswith("/s"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+        return cache_control(response)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):

@@ -58,7 +58,9 @@ class Api:
         self.created = created
         self.clock = clock or (lambda: int(NOW.timestamp()))
 
-    def headers(self, body: bytes, extra=None, sign: bool = True) -> dict:
+    def headers(self, method: str, target: str, body: bytes, extra=None,
+                sign: bool = True) -> dict:
+        """Headers for ``method`` on ``target`` (the path with its query, as in the URL)."""
         headers = {}
         if self.created is not None:
             headers["Authorization"] = f"Bearer {self.created.secret}"
@@ -66,7 +68,7 @@ class Api:
                 stamp = str(self.clock())
                 headers["X-Aftercare-Timestamp"] = stamp
                 headers["X-Aftercare-Signature"] = apikeys.sign(
-                    self.created.signing_secret, stamp, body)
+                    self.created.signing_secret, stamp, method, target, body)
         headers.update(extra or {})
         return headers
 
@@ -75,10 +77,10 @@ class Api:
         data = raw if raw is not None else (
             json.dumps(body).encode() if body is not None else b"")
         return self.client.post(path, data=data, content_type=content_type,
-                                headers=self.headers(data, headers, sign))
+                                headers=self.headers("POST", path, data, headers, sign))
 
     def get(self, path: str, headers=None, sign: bool = True):
-        return self.client.get(path, headers=self.headers(b"", headers, sign))
+        return self.client.get(path, headers=self.headers("GET", path, b"", headers, sign))
 
 
 def wall_clock() -> int:

@@ -1,23 +1,30 @@
 """Walk every rule of ``app.url_map``: who may reach it, and with which arguments.
 
-Used by tests/web/test_access_matrix.py, test_csrf_everywhere.py, test_payloads.py and
-test_form_fuzz.py. HOW TO ADD A ROUTE (docs/security.md, "Access matrix"):
+Used by tests/web/test_access_matrix.py, test_csrf_everywhere.py, test_payloads.py,
+test_form_fuzz.py and test_route_fuzz.py. HOW TO ADD A ROUTE (docs/security.md, "Access
+matrix"):
 
 * Protect the view with ``surveys.web.roles_required(...)`` (metadata is read from it),
   ``surveys.web.public`` or, for API views, put them under ``/api/`` (every ``/api/`` route is
   expected to answer 401 without an API key; ``surveys.web.api_key_access`` marks others).
 * Or add one line to ``EXPLICIT`` (endpoint) or ``BLUEPRINT_DEFAULTS`` (whole blueprint).
+* Ids and team slugs in a URL use the ``<id:...>`` and ``<slug:...>`` converters
+  (``surveys.web``); test_payloads.py fails on any other converter for them.
 * If its URL has a new argument name, add it to ``ARG_VALUES`` (and to ``TEAM_SCOPED`` when
   the argument names an object that belongs to a team: a manager of another team must then
-  get 403 or 404).
+  get the same 404 as for an object that does not exist).
+
+The fuzz pass (``fill_rule``) needs nothing: it fills each argument from the rule itself.
 
 A route that none of these classify fails ``test_every_route_has_an_expectation``.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from flask import Flask
 from werkzeug.routing import Rule
@@ -104,8 +111,44 @@ def url_for_rule(rule: Rule, objects: Objects) -> str:
     return rule.build({a: values[a] for a in rule.arguments}, append_unknown=False)[1]
 
 
+_ARGUMENT = re.compile(r"<(?:[a-zA-Z_]\w*(?:\([^)]*\))?:)?(?P<name>[a-zA-Z_]\w*)>")
+
+
+def fill_rule(rule: Rule, values: dict[str, str]) -> str:
+    """The rule's path with each argument replaced by ``values[name]`` as sent, percent-
+    encoded into one path segment, whatever the converter would accept (for the fuzz)."""
+    return _ARGUMENT.sub(lambda m: quote(values[m["name"]], safe=""), rule.rule)
+
+
+def arguments_of(rule: Rule, kind: type) -> set[str]:
+    """The rule's arguments whose converter is a ``kind`` (e.g. ``surveys.web.IdConverter``)."""
+    return {name for name, converter in rule._converters.items()
+            if isinstance(converter, kind)}
+
+
 def team_scoped(rule: Rule) -> bool:
     return bool(set(rule.arguments) & TEAM_SCOPED)
+
+
+def deepest_role(access: Access) -> str | None:
+    """The role that reaches furthest into a route: admin where it is allowed (every team,
+    the organisation), else the first role the route admits; None for public and API
+    routes (anonymous)."""
+    if access.kind != "roles":
+        return None
+    return "admin" if "admin" in access.roles else access.roles[0]
+
+
+def client_for(app: Flask, access: Access):
+    """A test client signed in as ``deepest_role(access)`` (anonymous when None), and a valid
+    CSRF token for its session (for the fuzz tests)."""
+    from surveys import db as dbmod
+
+    client = app.test_client()
+    if (role := deepest_role(access)) is not None:
+        with dbmod.session_scope(app) as db:
+            sign_in(client, db, role_email(role))
+    return client, csrf_token(client)
 
 
 def sign_in(client, db, email: str) -> None:

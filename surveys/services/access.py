@@ -9,6 +9,7 @@ Roles (docs/security.md):
 
 Every view and service that touches a team's objects calls :func:`authorize_team` (or lists
 through :func:`visible_team_ids`); views declare their role with ``surveys.web.roles_required``.
+Another team's object is answered like one that does not exist (404), never with a 403.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveys.errors import Forbidden
+from surveys.errors import NotVisible
 from surveys.models import User
 
 ALL_ROLES = ("manager", "hr", "admin")
@@ -38,9 +39,12 @@ def visible_team_ids(session: Session, user: User) -> list[int]:
     return [t.id for t in user.teams]
 
 
-def authorize_team(user: User, team_id: int) -> None:
+def authorize_team(user: User, team_id: int, what: str = "incident") -> None:
+    """Refuse another team's ``what`` (an incident, a team) with the very answer a missing one
+    gets, "No such incident." or "No such team." as a 404: whether an id or a slug exists is
+    not for a manager of another team to learn (docs/security.md, "Another team's objects")."""
     if not sees_all_teams(user) and team_id not in {t.id for t in user.teams}:
-        raise Forbidden("This incident belongs to a team you do not manage.")
+        raise NotVisible(f"No such {what}.")
 
 
 def has_role(user: User, roles: tuple[str, ...]) -> bool:

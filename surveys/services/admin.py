@@ -21,7 +21,8 @@ from surveys.services.auth import (  # noqa: F401  (re-exported for older import
 )
 from surveys.services.lifecycle import EMAIL, normalise_email
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,62}"  # also the ``<slug:...>`` route converter's
+SLUG = re.compile(rf"^{SLUG_PATTERN}$")
 
 
 def add_team(session: Session, slug: str, name: str, parent: str | None = None) -> Team:

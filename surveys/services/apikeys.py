@@ -6,11 +6,18 @@ random bits, so a fast hash is enough: nothing can be guessed). A key may carry 
 secret, every request must carry
 
 * ``X-Aftercare-Timestamp``: Unix seconds, within five minutes of the server's clock, and
-* ``X-Aftercare-Signature``: ``sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>``.
+* ``X-Aftercare-Signature``: ``sha256=<hex HMAC-SHA256(secret, message)>`` where ``message``
+  is ``timestamp "\n" METHOD "\n" target "\n" body``: the method, the path with its query
+  string (:func:`signing_target`) and the exact body bytes. A signature is therefore good for
+  one request only: the same headers on another method, path or query do not match.
 
 An accepted signature is remembered (its hash, until it leaves the window), so a replayed
 request is refused. The signing secret has to be read back to check HMACs, so it is stored
 encrypted under a key derived from the application secret, which never enters the database.
+
+The first scheme signed ``timestamp + "." + body`` only, which let a signed request be
+replayed on another path, query or method; it is refused now, with a message that says so
+(docs/api.md, "Changelog").
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote, quote_from_bytes
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +37,7 @@ from sqlalchemy.orm import Session
 from surveys import crypto
 from surveys.db import begin_write
 from surveys.errors import DomainError, Forbidden, InvalidInput, NotFound
-from surveys.models import API_SCOPES, ApiKey, SeenSignature
+from surveys.models import API_SCOPES, MAX_ID, ApiKey, SeenSignature
 
 KEY_PREFIX = "ack_"
 SIGNING_PREFIX = "acs_"
@@ -39,6 +47,11 @@ SIGNATURE_HEADER = "X-Aftercare-Signature"
 _KEY_SHAPE = re.compile(r"^ack_[A-Za-z0-9_-]{43}$")
 _SIGNATURE_SHAPE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 _LAST_USED_PRECISION = timedelta(minutes=5)
+# The signed target holds no white space, so the signed message splits one way only: the
+# path is percent-encoded except for RFC 3986's path characters ("?", "#" and "%" are
+# encoded, so no two paths sign alike); the query keeps its printable ASCII as sent.
+_PATH_SAFE = "/!$&'()*+,;=:@"
+_QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 class Unauthorized(DomainError):
@@ -73,11 +86,39 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def sign(signing_secret: str, timestamp: int | str, body: bytes) -> str:
-    """The ``X-Aftercare-Signature`` value for ``body`` sent at ``timestamp``."""
-    message = str(timestamp).encode("ascii") + b"." + body
+def signing_target(path: str, query: bytes = b"") -> str:
+    """The request target as signed: ``path`` (as routed, e.g. ``/api/v1/surveys/7``) and,
+    when there is a query string, ``?`` and the query as sent (``grain=quarter``).
+
+    Plain paths and queries come out exactly as a client writes them in its URL.
+    """
+    target = quote(path, safe=_PATH_SAFE)
+    if query:
+        target += "?" + quote_from_bytes(query, safe=_QUERY_SAFE)
+    return target
+
+
+def signed_message(timestamp: int | str, method: str, target: str, body: bytes) -> bytes:
+    """What the signature covers: ``timestamp \n METHOD \n target \n body``."""
+    return f"{timestamp}\n{method.upper()}\n{target}\n".encode() + body
+
+
+def sign(signing_secret: str, timestamp: int | str, method: str, target: str,
+         body: bytes) -> str:
+    """The ``X-Aftercare-Signature`` value for one request: ``method`` on ``target`` (see
+    :func:`signing_target`) with ``body``, sent at ``timestamp``."""
+    return _hmac(signing_secret, signed_message(timestamp, method, target, body))
+
+
+def _hmac(signing_secret: str, message: bytes) -> str:
     return "sha256=" + hmac.new(signing_secret.encode("utf-8"), message,
                                 hashlib.sha256).hexdigest()
+
+
+def _retired_scheme(signing_secret: str, timestamp: str, body: bytes) -> str:
+    """The first scheme's signature, over ``timestamp + "." + body`` only: recognised to say
+    why it is refused, never accepted."""
+    return _hmac(signing_secret, timestamp.encode("ascii") + b"." + body)
 
 
 def create_key(session: Session, name: str, scopes: tuple[str, ...] | list[str],
@@ -117,7 +158,7 @@ def revoke_key(session: Session, ident: str, now: datetime) -> ApiKey:
     """Revoke the key whose id or prefix is ``ident``; revoking twice changes nothing."""
     begin_write(session)
     query = select(ApiKey).where(ApiKey.prefix == ident)
-    if ident.isdigit():
+    if ident.isascii() and ident.isdigit() and len(ident) <= 10 and int(ident) <= MAX_ID:
         query = select(ApiKey).where(ApiKey.id == int(ident))
     key = session.scalar(query)
     if key is None:
@@ -138,12 +179,13 @@ def authenticate(
     body: bytes,
     box: SecretBox,
     now: datetime,
-    target: str = "",
+    *,
+    method: str,
+    target: str,
 ) -> ApiKey:
     """Check a request's key, scope (``None``: any) and, for keys with a signing secret,
-    its signature. ``target`` (method and path) is part of what makes a request unique for
-    the replay check: the signature itself covers only the timestamp and the body, so two
-    different GETs signed in the same second carry the same signature.
+    its signature over the timestamp, ``method``, ``target`` (:func:`signing_target` of the
+    request's path and query) and ``body``.
 
     One short write transaction: records the accepted signature (refusing a replay) and,
     at most every few minutes, when the key was last used.
@@ -166,7 +208,7 @@ def authenticate(
     if key.signing_cipher is not None:
         try:
             _check_signature(session, box.open(key.signing_cipher), timestamp, signature,
-                             body, now, target)
+                             signed_message(timestamp or "", method, target, body), body, now)
         except BadSignature:
             session.rollback()
             raise
@@ -181,7 +223,8 @@ def authenticate(
 
 
 def _check_signature(session: Session, signing_secret: str, timestamp: str | None,
-                     signature: str | None, body: bytes, now: datetime, target: str) -> None:
+                     signature: str | None, message: bytes, body: bytes,
+                     now: datetime) -> None:
     if not timestamp or not signature:
         raise BadSignature(f"This API key signs requests: send {TIMESTAMP_HEADER} and "
                            f"{SIGNATURE_HEADER}.")
@@ -194,10 +237,15 @@ def _check_signature(session: Session, signing_secret: str, timestamp: str | Non
     match = _SIGNATURE_SHAPE.match(signature.strip())
     if not match:
         raise BadSignature(f"{SIGNATURE_HEADER} must be sha256=<64 hex digits>.")
-    expected = sign(signing_secret, timestamp, body)
-    if not hmac.compare_digest(expected, "sha256=" + match.group(1).lower()):
-        raise BadSignature("The signature does not match the body and timestamp.")
-    seen = hashlib.sha256(f"{target}\n{match.group(1).lower()}".encode()).hexdigest()
+    given = "sha256=" + match.group(1).lower()
+    if not hmac.compare_digest(_hmac(signing_secret, message), given):
+        if hmac.compare_digest(_retired_scheme(signing_secret, timestamp, body), given):
+            raise BadSignature("This signature covers only the timestamp and the body, which "
+                               "could be replayed on another path; sign the timestamp, "
+                               "method, path with query, and body (docs/api.md).")
+        raise BadSignature("The signature does not match this request: sign the timestamp, "
+                           "method, path with query, and body as sent.")
+    seen = hashlib.sha256(given.encode()).hexdigest()
     session.execute(delete(SeenSignature).where(SeenSignature.expires_at < now))
     if session.get(SeenSignature, seen) is not None:
         raise BadSignature("This signature was used before: a replayed request.")

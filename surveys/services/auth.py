@@ -4,9 +4,14 @@ Rules (docs/security.md):
 
 * Passwords are hashed with argon2id. Signing in does the same work whether or not the
   account exists, and every failure reads the same to the person signing in.
-* After ``LOCK_AFTER`` consecutive failures an account is locked for a period that doubles
-  with each further failure (1 minute, 2, 4, ... at most ``LOCK_MAX``). While locked, even
-  the right password is refused, with the same generic message.
+* One failure counter per account (``User.failed_logins``) covers both steps of signing in:
+  wrong passwords and wrong second-factor codes. After ``LOCK_AFTER`` consecutive failures
+  of either kind the account is locked for a period that doubles with each further failure
+  (1 minute, 2, 4, ... at most ``LOCK_MAX``). While locked, even the right password is
+  refused, with the same generic message. Only a completed sign-in clears the counter: the
+  right password alone does for an account without a second factor; with one, only the
+  right code does, so a known password does not buy fresh guesses at the code. The account
+  row is locked while the counter changes, so parallel attempts cannot lose a count.
 * ``User.session_version`` is copied into the browser session at sign-in and compared on
   every request; signing out bumps it, so a copied cookie stops working everywhere.
 * TOTP (RFC 6238, pyotp) is required for HR and admin accounts, optional for managers. The
@@ -90,15 +95,34 @@ def _lock_period(failures: int) -> timedelta:
     return min(LOCK_BASE * 2 ** max(failures - LOCK_AFTER, 0), LOCK_MAX)
 
 
+def _failed(user: User, now: datetime | None) -> None:
+    """One more failure (a wrong password or a wrong code) on the account's one counter."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if now is not None and user.failed_logins >= LOCK_AFTER:
+        user.locked_until = now + _lock_period(user.failed_logins)
+
+
+def _signed_in(user: User) -> None:
+    """A completed sign-in clears the counter and any lock."""
+    user.failed_logins, user.locked_until = 0, None
+
+
+def _account_for_update(session: Session, *where) -> User | None:
+    """The account row, locked until the commit on PostgreSQL (SQLite's write lock, taken by
+    ``begin_write``, already serialises), so that the failure count is exact."""
+    return session.scalar(select(User).where(*where).with_for_update())
+
+
 def authenticate(session: Session, email: str, password: str,
                  now: datetime | None = None) -> User | None:
     """The active, unlocked user with these credentials, or None; the same work either way.
 
-    Records failures and locks the account after ``LOCK_AFTER`` of them in a row; a success
-    clears the count. Owns its commit.
+    A wrong password counts one failure (``_failed``). The right one clears the count only
+    when it completes the sign-in, i.e. the account has no second factor; otherwise the code
+    step decides (``verify_second_factor``). Owns its commit.
     """
     begin_write(session)
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    user = _account_for_update(session, User.email == normalise_email(email))
     if user is None or not user.active:
         verify_password(_dummy_hash(), password)
         session.rollback()
@@ -108,13 +132,11 @@ def authenticate(session: Session, email: str, password: str,
         session.rollback()
         return None
     if not verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if now is not None and user.failed_logins >= LOCK_AFTER:
-            user.locked_until = now + _lock_period(user.failed_logins)
+        _failed(user, now)
         session.commit()
         return None
-    if user.failed_logins or user.locked_until:
-        user.failed_logins, user.locked_until = 0, None
+    if not has_totp(user) and (user.failed_logins or user.locked_until):
+        _signed_in(user)
         session.commit()
     else:
         session.rollback()
@@ -276,9 +298,10 @@ def recovery_codes_left(session: Session, user_id: int) -> int:
 def verify_second_factor(session: Session, user_id: int, code: str, box: SecretBox,
                          now: datetime) -> bool:
     """Accept a fresh TOTP code (never the same time step twice) or a recovery code, which
-    is spent by a conditional DELETE. Failures count towards the lock-out."""
+    is spent by a conditional DELETE. A wrong code counts on the same counter as a wrong
+    password; the right one completes the sign-in and clears it."""
     begin_write(session)
-    user = session.get(User, user_id)
+    user = _account_for_update(session, User.id == user_id)
     if user is None or user.totp_cipher is None or locked(user, now):
         session.rollback()
         return False
@@ -292,11 +315,9 @@ def verify_second_factor(session: Session, user_id: int, code: str, box: SecretB
             RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(code)))
         ok = spent.rowcount == 1
     if ok:
-        user.failed_logins, user.locked_until = 0, None
+        _signed_in(user)
     else:
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= LOCK_AFTER:
-            user.locked_until = now + _lock_period(user.failed_logins)
+        _failed(user, now)
     session.commit()
     return ok
 

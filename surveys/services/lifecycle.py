@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +47,10 @@ from surveys.tokens import TokenBox, hash_token, new_token
 EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 MAX_PARTICIPANTS = 500
+MAX_TITLE = 200
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a title goes
+# into mail headers and single-line places, where a line break is never right.
+_CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 _SHUFFLE = random.SystemRandom()
 
 
@@ -96,6 +101,26 @@ def normalise_email(raw: str) -> str:
     return raw.strip().lower()
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (CR, LF, tab, NUL, ...) or a Unicode line
+    or paragraph separator: the one test for text that must stay on one line."""
+    return any(unicodedata.category(c) in _CONTROL_CATEGORIES for c in text)
+
+
+def title_problem(title: str) -> str | None:
+    """What is wrong with an incident title, or None: the one rule for the web form, the
+    API and the command line. A title is 1 to ``MAX_TITLE`` characters on one line; a line
+    break would go into the invitation's Subject header, where no mail could be sent."""
+    text = title.strip()
+    if not text:
+        return "a title is required"
+    if len(text) > MAX_TITLE:
+        return f"keep the title under {MAX_TITLE} characters"
+    if has_control_characters(text):
+        return "keep the title on one line, without control characters"
+    return None
+
+
 def validate_emails(raw: Sequence[object]) -> tuple[list[str], dict[str, str]]:
     """Return unique, normalised emails and a problem per bad entry (keyed participants[i])."""
     problems: dict[str, str] = {}
@@ -122,11 +147,8 @@ def validate_incident(session: Session, data: NewIncident, now: datetime) -> Tea
     team = session.scalar(select(Team).where(Team.slug == data.team)) if data.team else None
     if team is None:
         problems["team"] = f"no team with slug {data.team!r}"
-    title = data.title.strip()
-    if not title:
-        problems["title"] = "a title is required"
-    elif len(title) > 200:
-        problems["title"] = "keep the title under 200 characters"
+    if (problem := title_problem(data.title)) is not None:
+        problems["title"] = problem
     if data.kind not in INCIDENT_KINDS:
         problems["kind"] = f"must be one of {', '.join(INCIDENT_KINDS)}"
     if data.severity not in SEVERITIES:

@@ -27,7 +27,7 @@ def _team(session: Session, user: User, slug: str) -> Team:
     team = session.scalar(select(Team).where(Team.slug == slug[:64]))
     if team is None:
         raise NotFound("No such team.")
-    authorize_team(user, team.id)
+    authorize_team(user, team.id, "team")
     return team
 
 
@@ -110,8 +110,8 @@ def pool(session: Session, user: User, slug: str, period: str, grain: str, now: 
          min_group: int) -> Pool:
     """One pool: its incidents, and its results and comments as decided at the period's end.
 
-    Raises ``NotFound`` for an unknown team or a period that is not of the configured grain,
-    ``Forbidden`` for another team's pool.
+    Raises ``NotFound`` for an unknown team, another team's (the same answer) or a period
+    that is not of the configured grain.
     """
     _check_grain(grain)
     team = _team(session, user, slug)

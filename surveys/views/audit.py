@@ -4,7 +4,8 @@ Call from any view (docs/security.md, "Audit log"):
 
 * ``@audited("results.view", target="incident:{incident_id}")`` under the route decorator
   and the access decorator: records one event per request, ``allowed=False`` when the view
-  refuses (403/404, ``Forbidden``/``NotFound``), else allowed unless the view called
+  refuses (403/404, ``Forbidden``/``NotFound``; another team's object is a 404 to the
+  visitor and "refused: another team's" here), else allowed unless the view called
   :func:`guard` with the release guard's decision.
 * ``guard(decision.allowed, decision.reason)`` inside such a view: notes the release guard's
   decision for this request's event.
@@ -73,7 +74,8 @@ def audited(action: str, target: str | Callable[..., str] = "") -> Callable:
             try:
                 response = view(*args, **kwargs)
             except (Forbidden, NotFound) as exc:
-                record(action, where, allowed=False, detail=f"refused: {exc.code}")
+                record(action, where, allowed=False,
+                       detail=getattr(exc, "audit_detail", f"refused: {exc.code}"))
                 raise
             except HTTPException as exc:
                 if exc.code in (401, 403, 404):

@@ -64,7 +64,7 @@ def _lines(rows) -> tuple[list[str], list[charts.Line]]:
 
 
 def _svg(body: str) -> Response:
-    return Response(body, mimetype="image/svg+xml")
+    return Response(body, mimetype="image/svg+xml")  # Cache-Control: surveys.web
 
 
 # --------------------------------------------------------------------------- overview
@@ -224,7 +224,7 @@ def quarterly_report(view: overview_service.Overview) -> bytes:
 # --------------------------------------------------------------------------- team page
 
 
-@bp.get("/teams/<slug>")
+@bp.get("/teams/<slug:slug>")
 @roles_required(*RESULT_ROLES)
 @audited("results.team", target="team:{slug}")
 def team(slug: str):
@@ -242,7 +242,7 @@ def team(slug: str):
                                                             "favourable"))
 
 
-@bp.get("/teams/<slug>/trend.svg")
+@bp.get("/teams/<slug:slug>/trend.svg")
 @roles_required(*RESULT_ROLES)
 def team_chart(slug: str):
     db = get_session()
@@ -260,5 +260,5 @@ def _team(db, slug: str) -> Team:
     team_row = db.scalar(select(Team).where(Team.slug == slug[:64]))
     if team_row is None:
         raise NotFound("No such team.")
-    results.authorize_team(current_user, team_row.id)
+    results.authorize_team(current_user, team_row.id, "team")
     return team_row

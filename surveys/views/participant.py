@@ -2,6 +2,11 @@
 
 ``GET /s/<token>`` keeps only the token's hash, in the session, and redirects to ``/s`` so the
 token leaves the address bar (and every later Referer and log line) at once.
+
+Guessing is limited where a guess shows: every lookup of ``/s`` that finds no ballot counts
+one miss for the client address (``surveys.web.count_link_miss``), and over the limit the
+miss is answered 429. A lookup that finds its ballot is never counted nor refused, so people
+with valid links behind one address are never locked out by someone else's misses.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from surveys.models import SurveyStatus
 from surveys.services import checkin
 from surveys.services import participant as service
 from surveys.tokens import hash_token, looks_like_hash, looks_like_token
-from surveys.web import settings
+from surveys.web import count_link_miss, settings
 
 bp = Blueprint("participant", __name__)
 
@@ -28,6 +33,7 @@ def arrive(token: str):
     if not looks_like_token(token):
         return _not_valid()
     session[SESSION_KEY] = hash_token(token)
+    session.pop(SURVEY_KEY, None)  # a new link never inherits the closed page of an old form
     return redirect(url_for("participant.form"), code=303)
 
 
@@ -35,8 +41,16 @@ def _not_valid():
     return render_template("participant/not_valid.html"), 404
 
 
+def _miss():
+    """No ballot for this request: count the miss (429 once over the limit), then "not valid"."""
+    count_link_miss()
+    return _not_valid()
+
+
 def _closed_or_not_valid():
-    """The ballot is gone: if this browser had the form open, its survey has since closed."""
+    """The ballot is gone: if this browser had the form open, its survey has since closed.
+    Either way it is a miss, counted like any other."""
+    count_link_miss()
     survey_id = session.get(SURVEY_KEY)
     if isinstance(survey_id, int) and \
             service.survey_status(get_session(), survey_id) == SurveyStatus.CLOSED:
@@ -63,11 +77,11 @@ def _render_form(survey, errors=None, values=None, status=200):
 def form():
     token_hash = _current_hash()
     if token_hash is None:
-        return _not_valid()
+        return _miss()
     try:
         ballot = service.find_ballot(get_session(), token_hash)
     except TokenUnknown:
-        return _not_valid()
+        return _miss()
     if ballot.spent:
         return render_template("participant/already.html"), 409
     if not ballot.survey.is_open:
@@ -80,7 +94,7 @@ def form():
 def submit():
     token_hash = _current_hash()
     if token_hash is None:
-        return _not_valid()
+        return _miss()
     db = get_session()
     try:
         ballot = service.find_ballot(db, token_hash)

@@ -23,7 +23,7 @@ bp = Blueprint("pools", __name__)
 
 
 
-@bp.get("/teams/<slug>/pools")
+@bp.get("/teams/<slug:slug>/pools")
 @roles_required(*RESULT_ROLES)
 @audited("pools.list", target="team:{slug}")
 def team_pools(slug: str):
@@ -31,7 +31,7 @@ def team_pools(slug: str):
     return render_template("pools/list.html", view=view)
 
 
-@bp.get("/teams/<slug>/pools/<period>")
+@bp.get("/teams/<slug:slug>/pools/<period>")
 @roles_required(*RESULT_ROLES)
 @audited("pools.view", target="pool:{slug}:{period}")
 def pool(slug: str, period: str):

@@ -30,7 +30,7 @@ def incidents():
     return render_template("results/incidents.html", incidents=incidents, decisions=decisions)
 
 
-@bp.get("/incidents/<int:incident_id>")
+@bp.get("/incidents/<id:incident_id>")
 @roles_required(*RESULT_ROLES)
 @audited("results.view", target="incident:{incident_id}")
 def incident(incident_id: int):
@@ -41,7 +41,7 @@ def incident(incident_id: int):
     return render_template("results/incident.html", incident=survey.incident, result=result)
 
 
-@bp.post("/incidents/<int:incident_id>/learning")
+@bp.post("/incidents/<id:incident_id>/learning")
 @roles_required(*RESULT_ROLES)
 @audited("incident.learning", target="incident:{incident_id}")
 def learning(incident_id: int):
@@ -60,7 +60,7 @@ def learning(incident_id: int):
     return redirect(url_for("results.incident", incident_id=incident_id))
 
 
-@bp.post("/incidents/<int:incident_id>/close")
+@bp.post("/incidents/<id:incident_id>/close")
 @roles_required(*RESULT_ROLES)
 @audited("survey.close", target="incident:{incident_id}")
 def close(incident_id: int):

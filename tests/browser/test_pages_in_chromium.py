@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from browser_support import answer_every_question, assert_accessible
@@ -22,13 +23,13 @@ def test_participant_answers_on_a_phone_without_javascript(browser, live):
     assert page.url == f"{url}/s"  # the token left the address bar
     assert page.get_by_role("heading", level=1).inner_text().startswith("How did the review")
     page.get_by_role("button", name="Send my answers").click()
-    assert page.get_by_role("alert").is_visible()  # incomplete: the error summary
+    expect(page.get_by_role("alert")).to_be_visible()  # incomplete: the error summary
     answer_every_question(page)
     page.get_by_label(items.COMMENT_PROMPT).fill("A facilitator from outside the team.")
     page.get_by_role("button", name="Send my answers").click()
-    assert page.get_by_role("heading", name="Thank you").is_visible()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     page.goto(f"{url}/s/{tokens[0]}")
-    assert page.get_by_role("heading", name="This link has already been used").is_visible()
+    expect(page.get_by_role("heading", name="This link has already been used")).to_be_visible()
     context.close()
     with dbmod.session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(StagedAnswer)) == 1
@@ -61,9 +62,9 @@ def test_manager_signs_in_and_reads_pages_that_pass_axe(browser, live):
     page.get_by_label("Email").fill("manager@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("heading", name="Incidents").is_visible()
+    expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
     assert_accessible(page, "incident list")
     page.get_by_role("link", name="Queue stalled").click()
-    assert page.get_by_text("Minimum reached").is_visible()
+    expect(page.get_by_text("Minimum reached")).to_be_visible()
     assert_accessible(page, "open incident page")
     context.close()

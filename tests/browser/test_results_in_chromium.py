@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from analysis_org import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
+from playwright.sync_api import expect
 
 from browser_support import answer_every_question, assert_accessible, serve
 from conftest import make_app
@@ -48,10 +49,10 @@ def test_manager_results_and_team_pages_pass_axe(browser, results_live):
     page = context.new_page()
     _sign_in(page, url, "manager@example.org")
     page.goto(f"{url}/incidents/{incident_id}")
-    assert page.get_by_role("heading", name="Results from 6 of 7 people").is_visible()
+    expect(page.get_by_role("heading", name="Results from 6 of 7 people")).to_be_visible()
     assert_accessible(page, "incident results")
     page.goto(f"{url}/teams/payments?grain=month")
-    assert page.get_by_role("img").first.is_visible()
+    expect(page.get_by_role("img").first).to_be_visible()
     assert_accessible(page, "team trends")
     context.close()
 
@@ -62,7 +63,7 @@ def test_hr_overview_passes_axe(browser, results_live):
     page = context.new_page()
     _sign_in(page, url, "hr@example.org", code=True)
     page.goto(f"{url}/hr")
-    assert page.get_by_role("heading", name="Teams by construct, 2026 Q3").is_visible()
+    expect(page.get_by_role("heading", name="Teams by construct, 2026 Q3")).to_be_visible()
     assert_accessible(page, "HR overview")
     page.goto(f"{url}/hr/policies")
     assert_accessible(page, "policy gaps")
@@ -76,12 +77,12 @@ def test_checkin_offer_on_a_phone_passes_axe(browser, results_live):
     page.goto(f"{url}/s/{tokens[0]}")
     answer_every_question(page)
     page.get_by_role("button", name="Send my answers").click()
-    assert page.get_by_role("heading", name="Would you like to talk to someone?").is_visible()
+    expect(page.get_by_role("heading", name="Would you like to talk to someone?")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
     assert_accessible(page, "thank-you page with the check-in offer")
     page.get_by_label("How can care@example.org reach you? (email or phone)").fill(
         "me@example.org")
     page.get_by_role("button", name="Ask for a check-in").click()
-    assert page.get_by_role("heading", name="Your request is noted").is_visible()
+    expect(page.get_by_role("heading", name="Your request is noted")).to_be_visible()
     context.close()

@@ -3,13 +3,16 @@ recovery codes and reset tokens."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pyotp
 import pytest
 from sqlalchemy import select
 
-from support import NOW, PASSWORD, SECRET, TOTP_SECRET, totp_code
+from conftest import make_app
+from support import NOW, PASSWORD, SECRET, TOTP_SECRET, build_org, totp_code
+from surveys import db as dbmod
 from surveys.errors import InvalidInput
 from surveys.models import RecoveryCode, User
 from surveys.services import auth
@@ -29,6 +32,16 @@ def test_authenticate_counts_failures_and_clears_them(db):
     assert account(db, "manager@example.org").failed_logins == 3
     assert auth.authenticate(db, "MANAGER@example.org", PASSWORD, NOW) is not None
     assert account(db, "manager@example.org").failed_logins == 0
+
+
+def test_with_a_second_factor_only_the_code_clears_the_count(db):
+    uid = account(db, "hr@example.org").id
+    assert not auth.verify_second_factor(db, uid, "000000", BOX, NOW)
+    assert auth.authenticate(db, "hr@example.org", "nope nope nope", NOW) is None
+    assert auth.authenticate(db, "hr@example.org", PASSWORD, NOW) is not None
+    assert account(db, "hr@example.org").failed_logins == 2  # the password is half a sign-in
+    assert auth.verify_second_factor(db, uid, totp_code(NOW), BOX, NOW)
+    assert account(db, "hr@example.org").failed_logins == 0
 
 
 def test_inactive_accounts_never_sign_in(db):
@@ -82,3 +95,40 @@ def test_a_second_request_drops_the_first_link(db):
     assert not auth.reset_token_valid(db, first, NOW)
     assert auth.reset_token_valid(db, second, NOW)
     assert not auth.reset_token_valid(db, second, NOW + auth.RESET_TTL)
+
+
+def _parallel_wrong_codes(url: str, attempts: int = 8) -> User:
+    """``attempts`` wrong codes for one account at the same moment; the account afterwards.
+    Each is counted until the account locks; once locked, attempts are refused uncounted."""
+    app = make_app(url)
+    with dbmod.session_scope(app) as session:
+        build_org(session, size=1)
+        uid = account(session, "hr@example.org").id
+    start = threading.Barrier(attempts)
+
+    def attempt():
+        with dbmod.session_scope(app) as session:
+            start.wait()
+            auth.verify_second_factor(session, uid, "000000", BOX, NOW)
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    with dbmod.session_scope(app) as session:
+        user = account(session, "hr@example.org")
+        session.expunge(user)
+    dbmod.get_engine(app).dispose()
+    return user
+
+
+def test_parallel_failures_are_all_counted_on_sqlite(tmp_path):
+    user = _parallel_wrong_codes(f"sqlite:///{tmp_path / 'race.db'}")
+    assert user.failed_logins == auth.LOCK_AFTER and user.locked_until is not None
+
+
+@pytest.mark.postgres
+def test_parallel_failures_are_all_counted_on_postgres(postgres_url):
+    user = _parallel_wrong_codes(postgres_url)
+    assert user.failed_logins == auth.LOCK_AFTER and user.locked_until is not None

@@ -228,10 +228,13 @@ def test_month_pools_follow_the_setting(db, org, settings, box):
 
 
 def test_another_teams_pool_is_refused(db, org, settings, box):
-    from surveys.errors import Forbidden
+    from surveys.errors import NotFound
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound) as other:  # another team's: read as no team at all
         pools.team_pools(db, _manager(db), "platform", "quarter", NOW)
+    with pytest.raises(NotFound) as missing:
+        pools.team_pools(db, _manager(db), "no-such-team", "quarter", NOW)
+    assert other.value.message == missing.value.message
 
 
 def test_comments_pooled_masked_and_shown_only_with_k_authors(db, org, settings, box):

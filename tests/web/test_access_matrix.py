@@ -1,13 +1,18 @@
 """Every rule of ``app.url_map``, as each role and as an anonymous visitor, against objects of
 a team the manager does not manage: refused (401, 403, 404 or a login redirect) wherever the
 role may not go, reachable where it may, never a 500. A route without an expectation fails.
+Another team's incident or team is a 404 indistinguishable from one that does not exist.
+Every answer but a static file is ``Cache-Control: no-store`` (one place: surveys.web).
 
 How to give a new route its expectation: tests/routewalk.py (module docstring).
 """
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from sqlalchemy import select
 
 from routewalk import (
     ROLES,
@@ -21,6 +26,7 @@ from routewalk import (
     url_for_rule,
 )
 from support import open_survey
+from surveys.models import MAX_ID, AuditEvent
 
 OTHER_TEAM_TITLE = "Platform-only cache stampede 7f3c"
 
@@ -82,6 +88,9 @@ def test_access_matrix(app, db, objects, role):
             where = f"{role} {method} {url} ({rule.endpoint}) -> {response.status_code}"
             if response.status_code >= 500:
                 problems.append(f"{where}: server error")
+            if rule.endpoint != "static" and response.headers.get("Cache-Control") != "no-store":
+                problems.append(f"{where}: Cache-Control "
+                                f"{response.headers.get('Cache-Control')!r}, not no-store")
             elif expected.kind == "api_key":
                 if response.status_code != 401:
                     problems.append(f"{where}: an API route without a key must answer 401")
@@ -91,8 +100,8 @@ def test_access_matrix(app, db, objects, role):
                 elif role != "anonymous" and response.status_code in (302, 303):
                     problems.append(f"{where}: signed in, expected 403/404, not a redirect")
             elif expected.kind == "roles" and role == "manager" and team_scoped(rule):
-                if response.status_code not in (403, 404):
-                    problems.append(f"{where}: another team's object must be refused")
+                if response.status_code != 404:
+                    problems.append(f"{where}: another team's object must be a 404")
             elif expected.kind in ("roles", "public"):
                 if response.status_code in (401, 403):
                     problems.append(f"{where}: allowed for {role}, but refused")
@@ -111,3 +120,37 @@ def test_cookies_never_authenticate_the_api(app, db, objects):
             for method in methods(rule):
                 response = _request(app, db, role, method, url_for_rule(rule, objects))
                 assert response.status_code == 401, (role, method, rule.rule)
+
+
+_CSRF = re.compile(r'(name="csrf_token" value=")[^"]+"')
+
+
+def _page(response) -> str:
+    """The body with the one thing that differs between any two requests blanked: the CSRF
+    token (signed with a timestamp)."""
+    return _CSRF.sub(r'\1"', response.get_data(as_text=True))
+
+
+def test_another_teams_objects_look_exactly_like_missing_ones(app, db, objects):
+    """A manager probing ids and slugs learns nothing: for every team-scoped route (walked
+    from the url_map), another team's object and one that does not exist give the same
+    status and the same page, while the audit log keeps the refusal for what it was."""
+    missing = Objects(MAX_ID, MAX_ID, "no-such-team")
+    compared = 0
+    for rule in _rules(app):
+        expected = expectation(app, rule)
+        if expected.kind != "roles" or "manager" not in expected.roles or not team_scoped(rule):
+            continue
+        for method in methods(rule):
+            seen = []
+            for probe in (objects, missing):
+                response = _request(app, db, "manager", method, url_for_rule(rule, probe))
+                seen.append((response.status_code, response.mimetype, _page(response)))
+            assert seen[0] == seen[1], f"{method} {rule.rule}: another team's object differs"
+            assert seen[0][0] == 404, f"{method} {rule.rule}"
+            compared += 1
+    assert compared >= 6
+    db.rollback()
+    details = set(db.scalars(select(AuditEvent.detail).where(
+        AuditEvent.actor == "manager@example.org", AuditEvent.allowed.is_(False))))
+    assert "refused: another team's" in details

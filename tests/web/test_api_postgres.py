@@ -53,12 +53,13 @@ def test_intake_repeat_close_results_and_periods(pg_app):
 def test_signed_requests_and_replay(pg_app):
     created = make_key(pg_app, signing=True)
     api = Api(pg_app.test_client(), created)
-    headers = api.headers(b"")
+    headers = api.headers("GET", "/api/v1/surveys/1", b"")
     client = pg_app.test_client()
     assert client.get("/api/v1/surveys/1", headers=headers).status_code == 404
-    assert client.get("/api/v1/surveys/2", headers=headers).status_code == 404  # other path
-    assert error_of(client.get("/api/v1/surveys/1", headers=headers), 401)["code"] == (
-        "bad_signature")
+    other_path = client.get("/api/v1/surveys/2", headers=headers)  # signed for another path
+    assert error_of(other_path, 401)["code"] == "bad_signature"
+    replay = client.get("/api/v1/surveys/1", headers=headers)
+    assert "replayed" in error_of(replay, 401)["message"]
 
 
 def test_outbox_flush_and_failures_on_postgres(pg_app, tmp_path):

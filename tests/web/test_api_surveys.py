@@ -63,7 +63,7 @@ def test_every_route_of_the_blueprint_is_described(app):
     routes = {(rule.rule, method) for rule in app.url_map.iter_rules()
               if rule.endpoint.startswith("api.")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
-    described = {(path.replace("{id}", "<int:survey_id>").replace("{slug}", "<slug>"),
+    described = {(path.replace("{id}", "<id:survey_id>").replace("{slug}", "<slug:slug>"),
                   method.upper())
                  for path, ops in DOCUMENT["paths"].items() for method in ops}
     assert routes == described

@@ -134,6 +134,39 @@ def _code_step(client, code: str):
     return client.post("/login/code", data={"code": code, "csrf_token": csrf_from(page.text)})
 
 
+def test_five_wrong_codes_lock_the_account_whatever_passwords_come_between(app, client, db):
+    """Finding: the right password cleared the failure count, so rounds of "right password,
+    four wrong codes" never locked the account and the code could be guessed on and on."""
+    statuses = []
+    assert _password_step(client, "hr@example.org").headers["Location"] == "/login/code"
+    statuses += [_code_step(client, "000000").status_code for _ in range(auth.LOCK_AFTER - 1)]
+    assert user(db, "hr@example.org").failed_logins == auth.LOCK_AFTER - 1
+    assert _password_step(client, "hr@example.org").headers["Location"] == "/login/code"
+    assert user(db, "hr@example.org").failed_logins == auth.LOCK_AFTER - 1  # not cleared
+    statuses.append(_code_step(client, "111111").status_code)
+    assert statuses == [400] * auth.LOCK_AFTER
+    assert user(db, "hr@example.org").locked_until is not None
+    # locked: the right password and the right code both fail, with the usual words
+    refused = _password_step(client, "hr@example.org")
+    assert refused.status_code == 400 and GENERIC_FAILURE in refused.text
+    assert not signed_in(client)
+    at(app, timedelta(seconds=61))
+    assert _password_step(client, "hr@example.org").headers["Location"] == "/login/code"
+    assert _code_step(client, totp_code(NOW + timedelta(seconds=60))).status_code == 302
+    assert signed_in(client) and user(db, "hr@example.org").failed_logins == 0
+
+
+def test_passwords_and_codes_share_one_failure_count(client, db):
+    manager = Manager(client)
+    for _ in range(2):
+        manager.login("hr@example.org", "wrong password!!")
+    assert _password_step(client, "hr@example.org").headers["Location"] == "/login/code"
+    for _ in range(auth.LOCK_AFTER - 2):
+        assert _code_step(client, "000000").status_code == 400
+    assert user(db, "hr@example.org").locked_until is not None
+    assert _code_step(client, totp_code()).status_code == 400  # the right code, too late
+
+
 def test_hr_needs_the_code_after_the_password(client):
     response = _password_step(client, "hr@example.org")
     assert response.headers["Location"] == "/login/code"
@@ -351,6 +384,20 @@ def test_session_cookie_is_httponly_and_lax(client):
 def test_signed_in_pages_are_not_cached(client):
     Manager(client).login("manager@example.org")
     assert client.get("/incidents").headers["Cache-Control"] == "no-store"
+
+
+def test_signed_in_charts_are_not_cached_either(client):
+    """Finding: chart SVGs went out as "private, max-age=300" while every other signed-in
+    answer was no-store; one place now sets Cache-Control for every answer."""
+    Manager(client).login("hr@example.org")
+    for path in ("/hr/charts/org-trend.svg", "/hr/charts/kinds.svg",
+                 "/teams/payments/trend.svg"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+        assert response.headers["Cache-Control"] == "no-store", path
+    static = client.get("/static/style.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")  # public, revalidated
+    static.close()
 
 
 def test_moving_to_a_new_app_needs_the_old_factor(client, db):

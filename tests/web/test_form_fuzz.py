@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from conftest import make_app
-from routewalk import CSRF_EXEMPT, Objects, csrf_token, expectation, sign_in, url_for_rule
+from routewalk import CSRF_EXEMPT, Objects, client_for, expectation, url_for_rule
 from support import build_org, open_survey
 from surveys import db as dbmod
 from surveys.tokens import hash_token
@@ -32,12 +32,6 @@ def _fields(client, url: str) -> list[str]:
     names = FIELD.findall(page.get_data(as_text=True)) if page.mimetype == "text/html" else []
     page.close()
     return sorted({n for n in names if n != "csrf_token"})
-
-
-def _role(access) -> str | None:
-    if access.kind != "roles":
-        return None
-    return "admin" if "admin" in access.roles else access.roles[0]
 
 
 json_value = st.recursive(
@@ -65,11 +59,7 @@ def test_random_form_data_never_causes_a_500(tmp_path):
         for method in sorted((rule.methods or set()) & UNSAFE):
             access = expectation(app, rule)
             url = url_for_rule(rule, objects)
-            client = app.test_client()
-            with dbmod.session_scope(app) as db:
-                if (role := _role(access)) is not None:
-                    sign_in(client, db, f"{role}@example.org")
-            token = csrf_token(client)
+            client, token = client_for(app, access)
             if rule.endpoint == "participant.submit":
                 with client.session_transaction() as session:
                     session["ballot"] = hash_token(tokens[0])

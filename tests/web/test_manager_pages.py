@@ -65,7 +65,7 @@ def test_manager_sees_own_teams_only(client, incidents):
     Manager(client).login("manager@example.org")
     listing = client.get("/incidents").text
     assert "Released one" in listing and "Platform one" not in listing
-    assert client.get(f"/incidents/{incidents['other']}").status_code == 403
+    assert client.get(f"/incidents/{incidents['other']}").status_code == 404
     assert client.get("/incidents/99999").status_code == 404
 
 
@@ -115,7 +115,7 @@ def test_manager_closes_early_and_results_appear(client, db, incidents):
 def test_manager_cannot_close_another_teams_survey(client, db, incidents):
     manager = Manager(client)
     manager.login("manager@example.org")
-    assert manager.post(f"/incidents/{incidents['other']}/close").status_code == 403
+    assert manager.post(f"/incidents/{incidents['other']}/close").status_code == 404
     db.rollback()
     assert db.scalar(select(Survey.status).where(Survey.incident_id == incidents["other"])) \
         == "open"

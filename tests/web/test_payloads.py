@@ -14,18 +14,22 @@ import csv
 import email
 import email.policy
 import io
+import unicodedata
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, inspect, select
+from werkzeug.routing import IntegerConverter
 
+from api_support import incident, make_key
 from conftest import make_app
-from routewalk import Objects, methods, role_email, sign_in, url_for_rule
+from routewalk import Objects, arguments_of, fill_rule, methods, role_email, sign_in, url_for_rule
 from support import NOW, Manager, Participant, build_org, csrf_from, open_survey
 from surveys import csvsafe
 from surveys import db as dbmod
-from surveys.models import Comment, Person, Team
+from surveys.models import Comment, Incident, Person, Team
 from surveys.services import lifecycle
+from surveys.web import IdConverter, SlugConverter
 
 XSS = [
     '<script>alert("xss-1")</script>',
@@ -42,13 +46,13 @@ SQL = [
 ]
 TEMPLATE = ["{{ 7*7 }} {% raw %}", "${7*7}"]
 CSV = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3+cmd|' /C calc'!A0",
-       "@SUM(1+1)", "\t=1+1"]
+       "@SUM(1+1)", "\t=1+1", "\r=1+1", "\n=1+1", " =1+1", "\uff1d1+1", "\uff0b1+1",
+       "\uff0d1+1", "\uff20SUM(1+1)", "\u00a0=1+1", "\u200b=1+1"]
 CORPUS = XSS + SQL + TEMPLATE + CSV
 
 # Raw markup that must never reach a page, an SVG or an email's HTML part.
 # ("onerror=" inside escaped text is harmless; an unescaped quote shows as '"><img'.)
 DANGEROUS = ["<script", "<img src=x", "<svg onload", "<iframe", 'href="javascript:']
-FORMULA = tuple("=+-@\t\r")
 
 
 @pytest.fixture
@@ -104,11 +108,18 @@ def _unsafe_markup(text: str) -> list[str]:
     return [d for d in DANGEROUS if d.lower() in lowered]
 
 
+def _would_run(value: str) -> bool:
+    """What a spreadsheet might run: after any leading white space or invisible characters,
+    a formula sign, in any width (NFKC folds the full-width and small forms)."""
+    rest = value.lstrip("".join(c for c in value[:8] if not c.isprintable() or c.isspace()))
+    return unicodedata.normalize("NFKC", rest[:1]) in ("=", "+", "-", "@")
+
+
 def _formula_cells(body: str) -> list[str]:
     bad = []
     for row in csv.reader(io.StringIO(body)):
         for value in row:
-            if value.startswith(FORMULA):
+            if _would_run(value):
                 try:
                     float(value)
                 except ValueError:
@@ -247,6 +258,127 @@ def test_password_reset_email_escapes_the_account_name(tmp_path):
 
 @pytest.mark.parametrize("payload", CSV)
 def test_csv_cells_starting_with_formula_characters_are_neutralised(payload):
+    assert _would_run(payload)  # the checker itself sees the danger
     assert csvsafe.cell(payload).startswith("'")
     assert not _formula_cells(csvsafe.to_csv(["h"], [[payload], [-0.5], [3]]))
     assert csvsafe.cell(-0.5) == "-0.5" and csvsafe.cell(None) == ""
+    assert csvsafe.cell("Checkout latency") == "Checkout latency"
+
+
+@pytest.fixture
+def unlimited(tmp_path):
+    """A small organisation without rate limits: these tests send many hostile requests."""
+    app = make_app(f"sqlite:///{tmp_path / 'unlimited.db'}", RATELIMIT_ENABLED=False)
+    with dbmod.session_scope(app) as db:
+        build_org(db, size=1)
+    yield app
+    dbmod.get_engine(app).dispose()
+
+
+def test_audit_csv_neutralises_what_a_signed_in_visitor_can_plant(unlimited):
+    """Finding: audit.csv cells starting with a line feed, a space or a full-width equals
+    sign were not neutralised. An HR account plants them through a query argument that the
+    audit log records as the target; the export must not run any of them."""
+    hr = unlimited.test_client()
+    Manager(hr).login("hr@example.org")
+    for payload in CSV:
+        assert hr.get("/hr", query_string={"period": payload}).status_code < 500
+    export = hr.get("/audit.csv")
+    assert export.status_code == 200
+    targets = [row[5] for row in csv.reader(io.StringIO(export.text))]
+    assert all(any(t == "'" + p for t in targets) for p in CSV), "payloads not recorded"
+    assert not _formula_cells(export.text)
+
+
+# --- route converters, JSON bodies and titles: out-of-range input is a 4xx -----------------
+
+EXTREME_IDS = ["0", "-1", "00", "01", str(2**31), str(2**63), str(2**63 + 1), str(2**64),
+               "9" * 30, "9" * 5000, "1e3", "0x10", "\uff11"]
+
+
+def _id_rules(app):
+    return [r for r in app.url_map.iter_rules() if arguments_of(r, IdConverter)]
+
+
+def test_every_id_in_a_route_uses_the_one_id_converter(app):
+    """One converter for all ids (surveys.web.IdConverter), one for slugs: no route may use
+    werkzeug's unbounded int, and every *_id argument is an id."""
+    problems = []
+    for rule in app.url_map.iter_rules():
+        for name, converter in rule._converters.items():
+            if isinstance(converter, IntegerConverter) and not isinstance(converter,
+                                                                           IdConverter):
+                problems.append(f"{rule.rule}: {name} uses <int:>, use <id:>")
+            if name.endswith("_id") and not isinstance(converter, IdConverter):
+                problems.append(f"{rule.rule}: {name} is an id, use <id:>")
+            if name in ("slug", "team", "team_slug") and not isinstance(converter,
+                                                                        SlugConverter):
+                problems.append(f"{rule.rule}: {name} is a slug, use <slug:>")
+    assert not problems, "\n".join(problems)
+    assert len(_id_rules(app)) >= 7
+
+
+def test_ids_out_of_range_are_404_on_every_route(unlimited):
+    """Finding: ids above 2**63 on web routes (/incidents/<id>, its learning and close
+    POSTs, /admin/api/<id>/revoke) gave 500 (OverflowError)."""
+    admin = unlimited.test_client()
+    Manager(admin).login("admin@example.org")
+    token = csrf_from(admin.get("/incidents").text)
+    key = make_key(unlimited).secret
+    checked = 0
+    for rule in _id_rules(unlimited):
+        for method in methods(rule):
+            for value in EXTREME_IDS:
+                url = fill_rule(rule, {a: value if a in arguments_of(rule, IdConverter)
+                                       else "payments" for a in rule.arguments})
+                response = admin.open(url, method=method, data={"csrf_token": token},
+                                      headers={"Authorization": f"Bearer {key}"})
+                assert response.status_code == 404, (method, url, response.status_code)
+                if url.startswith("/api/"):
+                    assert response.json["error"]["code"] == "not_found"
+                checked += 1
+    assert checked >= 7 * len(EXTREME_IDS)
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_deeply_nested_json_is_malformed_json_on_every_json_endpoint(app, client, org, depth):
+    """Finding: a JSON body nested 100,000 deep gave 500 (RecursionError)."""
+    key = make_key(app).secret
+    body = "[" * depth + "]" * depth
+    posts = [r.rule for r in app.url_map.iter_rules()
+             if r.rule.startswith("/api/") and "POST" in (r.methods or ())
+             and "<" not in r.rule]
+    assert "/api/v1/incidents" in posts
+    for path in posts:
+        response = client.post(path, data=body, content_type="application/json",
+                               headers={"Authorization": f"Bearer {key}"})
+        if depth > 10_000:
+            assert response.status_code == 400, (path, response.status_code)
+            assert response.json["error"]["code"] == "malformed_json"
+        else:
+            assert 400 <= response.status_code < 500, (path, response.status_code)
+
+
+BROKEN_TITLES = ["Queue stalled\r\nBcc: everyone@example.org", "line\nbreak", "tab\there",
+                 "nul\x00byte", "next\u0085line", "sep\u2028arator"]
+
+
+@pytest.mark.parametrize("title", BROKEN_TITLES)
+def test_one_title_rule_for_the_form_and_the_api(app, client, db, org, title):
+    """Finding: the web form accepted CR/LF in a title (the API refused it); the invitations
+    then failed for good and the survey opened with nobody invited."""
+    manager = app.test_client()
+    Manager(manager).login("manager@example.org")
+    page = manager.get("/incidents/new")
+    form = manager.post("/incidents/new", data={
+        "team": "payments", "title": title, "kind": "availability", "severity": "sev2",
+        "closed_at": (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        "participants": "payments0@example.org", "csrf_token": csrf_from(page.text)})
+    assert form.status_code == 400
+    message = lifecycle.title_problem(title)
+    assert message and message in form.text  # the form names the problem beside the title
+    api = client.post("/api/v1/incidents", json=incident(title=title),
+                      headers={"Authorization": f"Bearer {make_key(app).secret}"})
+    assert api.status_code == 422 and api.json["error"]["fields"]["title"] == message
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Incident)) == 0

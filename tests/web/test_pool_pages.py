@@ -111,8 +111,8 @@ def test_refused_pool_view_is_audited_with_the_guards_reason(client, db, org, se
 
 
 @pytest.mark.parametrize("path, status", [
-    ("/teams/platform/pools", 403),
-    ("/teams/platform/pools/2026-Q3", 403),
+    ("/teams/platform/pools", 404),  # another team's: the same 404 as no team at all
+    ("/teams/platform/pools/2026-Q3", 404),
     ("/teams/nope/pools", 404),
     ("/teams/payments/pools/2026-Q9", 404),
     ("/teams/payments/pools/2026-08", 404),  # pools are kept by quarter here

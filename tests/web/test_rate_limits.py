@@ -10,8 +10,9 @@ import secrets
 import pytest
 
 from conftest import make_app
-from support import PASSWORD, Participant, csrf_from, open_survey
+from support import ANSWERS, NOW, PASSWORD, Participant, csrf_from, open_survey
 from surveys import db as dbmod
+from surveys.services import lifecycle
 from surveys.web import LIMIT_DEFAULTS
 
 pytestmark = pytest.mark.usefixtures("org")
@@ -53,16 +54,75 @@ def test_guessing_participant_links_gets_429_long_before_a_guess_could_succeed(c
         statuses.append(client.get("/s").status_code)
     assert statuses[:10] == [404] * 10
     assert statuses[10:] == [429, 429]
-    # At the hourly cap, one address gets 50 guesses an hour at a 256-bit token space:
-    per_hour = int(LIMIT_DEFAULTS["AFTERCARE_LIMIT_LINK_MISS"].split(";")[1].split()[0])
+    # Every guess needs an arrival at /s/<token>, and every arrival counts: at that hourly
+    # cap, one address tries 600 tokens an hour in a 256-bit space (a guess that hit would
+    # be served even over the miss limit, since valid links are never refused):
+    per_hour = int(LIMIT_DEFAULTS["AFTERCARE_LIMIT_LINK"].split(";")[1].split()[0])
     years_for_even_odds = math.log(2) * 2 ** 256 / (per_hour * 24 * 365)
     assert years_for_even_odds > 1e70
+
+
+def test_every_arrival_counts_towards_the_link_limit(client):
+    """The hard bound on guessing: every guess is an arrival at /s/<token>."""
+    per_minute = int(LIMIT_DEFAULTS["AFTERCARE_LIMIT_LINK"].split(";")[0].split()[0])
+    statuses = [client.get(f"/s/{secrets.token_urlsafe(32)}").status_code
+                for _ in range(per_minute + 1)]
+    assert statuses == [303] * per_minute + [429]
 
 
 def test_answering_with_valid_links_never_meets_the_miss_limit(client, db, settings, box):
     _, tokens = open_survey(db, settings, box, people=12)
     for token in tokens:
         assert Participant(client).answer(token).status_code == 303
+
+
+def _miss_limit_per_minute() -> int:
+    return int(LIMIT_DEFAULTS["AFTERCARE_LIMIT_LINK_MISS"].split(";")[0].split()[0])
+
+
+def test_misses_from_an_office_never_lock_out_a_colleague_with_a_valid_link(app, db, settings,
+                                                                            box):
+    """Finding: ten GET /s without a cookie from one address, then a real participant from
+    the same address got 429 on the form. Misses are counted where a lookup misses, so they
+    only ever refuse misses."""
+    _, tokens = open_survey(db, settings, box, people=6)
+    prankster = app.test_client()  # same address as everyone in the test client: one office
+    limit = _miss_limit_per_minute()
+    statuses = [prankster.get("/s").status_code for _ in range(limit + 2)]
+    assert statuses == [404] * limit + [429, 429]
+    assert "Retry-After" in prankster.get("/s").headers
+    for token in tokens[:3]:
+        colleague = app.test_client()
+        assert colleague.get(f"/s/{token}").status_code == 303
+        form = colleague.get("/s")
+        assert form.status_code == 200 and 'name="csrf_token"' in form.text
+        page = colleague.post("/s", data={**ANSWERS, "csrf_token": csrf_from(form.text)})
+        assert page.status_code == 303 and page.headers["Location"].endswith("/s/thanks")
+    # the prankster's own misses stay limited all along
+    assert prankster.post("/s", data={}).status_code in (400, 429)  # CSRF first, then 429
+    assert prankster.get("/s").status_code == 429
+
+
+def test_guesses_from_a_session_whose_survey_closed_are_still_limited(app, client, db,
+                                                                      settings, box):
+    """Finding: once the survey of a session's form closed, a miss showed the "survey closed"
+    page (409) and was never counted, so that session could guess on without limit."""
+    survey, tokens = open_survey(db, settings, box, people=6)
+    assert client.get(f"/s/{tokens[0]}").status_code == 303
+    form = client.get("/s")
+    assert form.status_code == 200
+    token = csrf_from(form.text)
+    lifecycle.close_survey(db, survey.id, NOW)
+    closed = client.post("/s", data={**ANSWERS, "csrf_token": token})
+    assert closed.status_code == 409 and "closed" in closed.text  # still a friendly page
+    statuses = []
+    for _ in range(_miss_limit_per_minute() + 1):
+        assert client.get(f"/s/{secrets.token_urlsafe(32)}").status_code == 303
+        statuses.append(client.post("/s", data={**ANSWERS, "csrf_token": token}).status_code)
+    # the closed page above was the first miss; nine guesses more are "not valid", then 429
+    limit = _miss_limit_per_minute()
+    assert statuses[:limit - 1] == [404] * (limit - 1)
+    assert set(statuses[limit - 1:]) == {429}
 
 
 def test_api_is_limited_and_answers_json(tmp_path):
@@ -128,6 +188,26 @@ def test_two_processes_share_limits_through_redis(tmp_path, redis_url):
         keys = list(store.scan_iter(f"*{prefix}*"))
         assert keys, "limits were not kept in Redis"
         assert not any(PASSWORD.encode() in k for k in keys)
+    finally:
+        store = redis.Redis.from_url(redis_url)
+        for key in store.scan_iter(f"*{prefix}*"):
+            store.delete(key)
+        for a in apps:
+            dbmod.get_engine(a).dispose()
+
+
+@pytest.mark.redis
+def test_link_misses_are_shared_through_redis_too(tmp_path, redis_url):
+    import redis
+
+    prefix = "aftercare-test-" + secrets.token_hex(4)
+    apps = [make_app(f"sqlite:///{tmp_path / f'm{i}.db'}", AFTERCARE_REDIS_URL=redis_url,
+                     RATELIMIT_KEY_PREFIX=prefix) for i in range(2)]
+    try:
+        clients = [a.test_client() for a in apps]
+        limit = _miss_limit_per_minute()
+        codes = [clients[i % 2].get("/s").status_code for i in range(limit + 1)]
+        assert codes == [404] * limit + [429]
     finally:
         store = redis.Redis.from_url(redis_url)
         for key in store.scan_iter(f"*{prefix}*"):
