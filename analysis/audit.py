@@ -210,6 +210,8 @@ class ReleaseLedger:
         self.node_budget = node_budget
         self._size: dict[Cell, int] = {}
         self._order: dict[Cell, int] = {}
+        # Cells with 1 to k - 1 respondents: the only ones a small group can be made of.
+        self._light: dict[Cell, None] = {}
         self.add_cells(sizes)
         # Basis of the span: pivot cell -> {free cell: nonzero rational}.
         self._rows: dict[Cell, dict[Cell, Number]] = {}
@@ -251,6 +253,8 @@ class ReleaseLedger:
                 continue
             self._size[cell] = size
             self._order[cell] = len(self._order)
+            if 0 < size < self.k:
+                self._light[cell] = None
 
     @property
     def releases(self) -> Mapping[Hashable, frozenset[Cell]]:
@@ -496,13 +500,14 @@ class ReleaseLedger:
             h1, h2 = self._cell_print(cell)
             return (h1 * rho2 - h2 * rho1) % _P
 
+        # A small group is made of light cells only (a cell of k or more is a group of at
+        # least k by itself); with none in play there is nothing to search.
         light: dict[int, list[Cell]] = {}
-        for cell in (*rows, *col, *residual):
-            if 0 < size[cell] < k:
+        for cell in self._light:
+            if cell in rows or cell in col or cell in residual:
                 light.setdefault(g_of(cell), []).append(cell)
-        for cells in light.values():
-            if len(cells) > 1:
-                cells[:] = list(dict.fromkeys(cells))
+        if not light:
+            return None
 
         def shifted(d: dict[Cell, Number], x: Cell) -> dict[Cell, Number]:
             nxt = dict(d)

@@ -60,7 +60,6 @@ from surveys.models import (
     Team,
 )
 from surveys.services import findings, releases
-from surveys.services.ledger import RESPONDENTS, survey_of_cell
 from surveys.services.policies import policies_asked
 from surveys.services.releases import Decider, Release, Request
 
@@ -176,6 +175,7 @@ def run(session: Session, now: datetime, min_group: int, pool_grain: str) -> Run
     undecided = closed_surveys(session, undecided=True)
     if undecided:
         with releases.deciding(session) as decider:
+            decider.ledgers.sizes(s.id for s in undecided)  # one read for all their cells
             labels = _incident_labels(session, [s.id for s in undecided])
             for survey in undecided:
                 decided = decide_survey(decider, survey, labels[survey.id])
@@ -185,13 +185,14 @@ def run(session: Session, now: datetime, min_group: int, pool_grain: str) -> Run
         report.surveys = len(undecided)
     else:
         session.rollback()
+    memo: dict[object, dict] = {}
     for period in due_periods(session, now):
         session.rollback()
         begin_write(session)
         if session.get(PeriodDecision, period) is not None:  # another process was quicker
             session.rollback()
             continue
-        with releases.deciding(session) as decider:
+        with releases.deciding(session, memo) as decider:
             decided = decide_period(decider, period, min_group, pool_grain)
             session.add(PeriodDecision(period=period, decided_at=now))
             session.commit()
@@ -218,6 +219,7 @@ def decide_period(decider: Decider, period: str, min_group: int, pool_grain: str
     if not surveys:
         return {}
     own = releases.stored_many(session, [releases.survey_subject(s.id) for s in surveys])
+    decider.ledgers.sizes(s.id for s in surveys)  # one read for every cell of the period
     by_team: dict[int, list[ClosedSurvey]] = defaultdict(list)
     for survey in surveys:
         by_team[survey.team_id].append(survey)
@@ -262,12 +264,9 @@ def decide_period(decider: Decider, period: str, min_group: int, pool_grain: str
         for kind, members in sorted(by_kind.items()):
             requests.append(Request(releases.cut_subject("kind", kind, period), ids(members),
                                     k_all, suppressed=kind not in kinds_shown))
-        cells = decider.ledgers.sizes(ids(surveys)).get(RESPONDENTS, {})
-        wanted = set(ids(surveys))
         code_sizes: dict[str, int] = defaultdict(int)
-        for cell, n in cells.items():
-            if survey_of_cell(cell) in wanted:
-                code_sizes[cell.split(":", 1)[1]] += n
+        for cell, n in decider.ledgers.cells_of(ids(surveys)).items():
+            code_sizes[cell.split(":", 1)[1]] += n
         codes_shown = release.cut_release(total, code_sizes, k_all).shown
         for code in items.INVOLVEMENT_IDS:
             if code_sizes.get(code):
@@ -304,9 +303,9 @@ def _attach_families(decider: Decider, period: str, by_team: Mapping[int, list[C
         figure = decided[subject]
         if not figure.allowed:
             continue
-        history = _history(session, f"team:{team_id}:", grain, period)
+        history = _history(decider, f"team:{team_id}:", grain, period)
         family = findings.team_family(names.get(team_id, "Team"), period, figure, policies,
-                                      history, k)
+                                      history)
         decider.attach(subject, findings=family.findings, extra=family.extra())
     org = decided.get(releases.org_subject(period))
     if org is not None and org.allowed:
@@ -315,23 +314,31 @@ def _attach_families(decider: Decider, period: str, by_team: Mapping[int, list[C
         kinds = {kind: decided[s] for kind in sorted({k.split(":")[1] for k in decided
                                                       if k.startswith("kind:")})
                  if (s := releases.cut_subject("kind", kind, period)) in decided}
-        family = findings.org_family(period, org, policies, _history(session, "org:", grain,
+        family = findings.org_family(period, org, policies, _history(decider, "org:", grain,
                                                                        period),
                                      involvement, k_all)
         decider.attach(org.subject, findings=family.findings,
                        extra=family.extra(comparisons=findings.compare_kinds(kinds)))
 
 
-def _history(session: Session, prefix: str, grain: str, upto: str
-             ) -> list[tuple[str, Release]]:
-    """Released figures ``prefix<period>`` of one grain up to ``upto``, oldest first."""
-    found = []
-    for subject, figure in releases.stored_with_prefix(session, prefix).items():
-        period = subject[len(prefix):]
-        if periods.valid_period(period) and periods.grain_of(period) == grain \
-                and periods.period_index(period) <= periods.period_index(upto) \
-                and figure.allowed:
-            found.append((period, figure))
+def _history(decider: Decider, prefix: str, grain: str, upto: str
+             ) -> list[tuple[str, dict[str, float | None]]]:
+    """Percent favourable per construct of the released figures ``prefix<period>`` of one
+    grain up to ``upto``, oldest first (read once per run: figures of ended periods never
+    change)."""
+    memo = decider.memo.setdefault(("history", prefix, grain), {})
+    if not memo:
+        for subject, figure in releases.stored_with_prefix(decider.session, prefix).items():
+            period = subject[len(prefix):]
+            if periods.valid_period(period) and periods.grain_of(period) == grain \
+                    and figure.allowed:
+                memo[period] = findings.construct_pcts(figure)
+    if upto not in memo:
+        figure = releases.stored(decider.session, f"{prefix}{upto}")
+        if figure is not None and figure.allowed:
+            memo[upto] = findings.construct_pcts(figure)
+    found = [(p, pcts) for p, pcts in memo.items()
+             if periods.period_index(p) <= periods.period_index(upto)]
     return sorted(found, key=lambda pr: periods.period_index(pr[0]))
 
 

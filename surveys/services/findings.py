@@ -100,14 +100,20 @@ def _gap_findings(policies: Sequence[items.Policy], counts: scores.Counts
     return found, numbers
 
 
-def trend_findings(label: str, history: Sequence[tuple[str, Release]], k: int
+def construct_pcts(released: Release) -> dict[str, float | None]:
+    """A released figure's percent favourable per construct (None where not shown)."""
+    k = released.decision.k
+    return {c.id: scores.construct_pct(released.counts, k, c.id) for c in items.CONSTRUCTS}
+
+
+def trend_findings(label: str, history: Sequence[tuple[str, Mapping[str, float | None]]]
                    ) -> list[flags.Finding | None]:
-    """A worsening-trend check per construct over released figures ``(period, release)``,
-    oldest first."""
+    """A worsening-trend check per construct over released figures ``(period, percent
+    favourable per construct)``, oldest first."""
     out: list[flags.Finding | None] = []
     for construct in items.CONSTRUCTS:
-        points = [(p, pct) for p, r in history
-                  if (pct := scores.construct_pct(r.counts, k, construct.id)) is not None]
+        points = [(p, pct) for p, pcts in history
+                  if (pct := pcts.get(construct.id)) is not None]
         out.append(flags.worsening_trend_finding(
             f"{label}: {construct.label.lower()}", [v for _, v in points],
             [period_index(p) for p, _ in points]))
@@ -134,9 +140,11 @@ def survey_family(survey_label: str, released: Release, policies: Sequence[items
     return Family(_stored(flags.resolve(gaps), survey_label, ""), numbers)
 
 
+History = Sequence[tuple[str, Mapping[str, float | None]]]
+
+
 def team_family(team_name: str, period: str, released: Release,
-                policies: Sequence[items.Policy], history: Sequence[tuple[str, Release]],
-                k: int) -> Family:
+                policies: Sequence[items.Policy], history: History) -> Family:
     """``history``: the team's released periods of this grain up to and including this one."""
     about = f"{team_name}, {period_label(period)}"
     gaps, numbers = _gap_findings(policies, released.counts)
@@ -144,7 +152,7 @@ def team_family(team_name: str, period: str, released: Release,
     if "construct:social" in released.measures:
         found.append(flags.social_cost_finding(about, scores.histogram(released.counts,
                                                                        "social")))
-    found.extend(trend_findings(team_name, history, k))
+    found.extend(trend_findings(team_name, history))
     return Family(_stored(flags.resolve(found), about, period), numbers)
 
 
@@ -160,8 +168,7 @@ def checkin_notice(team_name: str, period: str, requests: int, invited: int, k: 
 
 
 def org_family(period: str, released: Release, policies: Sequence[items.Policy],
-               history: Sequence[tuple[str, Release]], involvement: Mapping[str, Release],
-               k: int) -> Family:
+               history: History, involvement: Mapping[str, Release], k: int) -> Family:
     about = f"Organisation, {period_label(period)}"
     gaps, numbers = _gap_findings(policies, released.counts)
     found: list[flags.Finding | None] = list(gaps)
@@ -172,7 +179,7 @@ def org_family(period: str, released: Release, policies: Sequence[items.Policy],
         found.append(flags.involved_cost_finding(
             scores.histogram(direct.counts, "social"),
             scores.histogram(observers.counts, "social"), min_group=k))
-    found.extend(trend_findings("Organisation", history, k))
+    found.extend(trend_findings("Organisation", history))
     return Family(_stored(flags.resolve(found), about, period), numbers)
 
 

@@ -189,6 +189,7 @@ class Ledgers:
         self.count, self.last_id, self.most_k = _records_state(session)
         self._sizes: Sizes = {}
         self._sized_surveys: set[int] = set()
+        self._cells: dict[int, list[str]] = {}  # survey -> its non-empty cells
         _LOCK.acquire()
 
     def close(self) -> None:
@@ -204,8 +205,17 @@ class Ledgers:
         if wanted:
             for measure, cells in cell_sizes(self.session, wanted).items():
                 self._sizes.setdefault(measure, {}).update(cells)
+                if measure == RESPONDENTS:
+                    for cell in cells:
+                        self._cells.setdefault(survey_of_cell(cell), []).append(cell)
             self._sized_surveys |= wanted
         return self._sizes
+
+    def cells_of(self, survey_ids: Iterable[int]) -> dict[str, int]:
+        """The non-empty cells of these surveys with their respondents."""
+        ids = list(survey_ids)
+        respondents = self.sizes(ids).get(RESPONDENTS, {})
+        return {c: respondents[c] for sid in ids for c in self._cells.get(sid, ())}
 
     def get(self, kappa: int, measure: str) -> ReleaseLedger:
         """The ledger of one measure audited for ``kappa``, current with the records."""
@@ -244,9 +254,9 @@ class Ledgers:
         return True
 
     def prepare(self, kappa: int, measure: str, cells: Iterable[str]) -> ReleaseLedger:
-        """The ledger of a measure with these cells made known (their sizes for it)."""
-        cells = list(cells)
-        sizes = self.sizes({survey_of_cell(c) for c in cells}).get(measure, {})
+        """The ledger of a measure with these cells made known (their sizes for it; the
+        cells' surveys must have been sized, as :meth:`cells_of` does)."""
+        sizes = self._sizes.get(measure, {})
         ledger = self.get(kappa, measure)
         ledger.add_cells({c: sizes.get(c, 0) for c in cells})
         return ledger
@@ -260,6 +270,7 @@ class Ledgers:
         measures = frozenset(measures)
         decided = set(decided_in)
         before = (self.count, self.last_id)
+        self.sizes({survey_of_cell(c) for c in cells})
         self.count += 1
         self.last_id = record_id
         self.most_k = max(self.most_k, k)
@@ -272,7 +283,7 @@ class Ledgers:
                 continue
             try:
                 if measure in measures and (kappa, measure) not in decided:
-                    sizes = self.sizes({survey_of_cell(c) for c in cells}).get(measure, {})
+                    sizes = self._sizes.get(measure, {})
                     state.ledger.add_cells({c: sizes.get(c, 0) for c in cells})
                     state.ledger.record_fact(cells, subject)
             except ValueError:

@@ -191,17 +191,18 @@ class Decider:
     """Decides and records figures for one use case that holds the decision lock (see
     :func:`deciding`). The caller commits."""
 
-    def __init__(self, session: Session, ledger_set: ledgers.Ledgers) -> None:
+    def __init__(self, session: Session, ledger_set: ledgers.Ledgers,
+                 memo: dict[object, dict] | None = None) -> None:
         self.session = session
         self.ledgers = ledger_set
+        self.memo: dict[object, dict] = {} if memo is None else memo  # read once per run
 
     def cells(self, request: Request) -> dict[str, int]:
         """The non-empty cells a request adds up, with their respondents."""
-        respondents = self.ledgers.sizes(request.survey_ids).get(RESPONDENTS, {})
-        wanted = set(request.survey_ids)
-        return {c: n for c, n in respondents.items()
-                if ledgers.survey_of_cell(c) in wanted
-                and (request.code is None or c.split(":", 1)[1] == request.code)}
+        cells = self.ledgers.cells_of(request.survey_ids)
+        if request.code is None:
+            return cells
+        return {c: n for c, n in cells.items() if c.split(":", 1)[1] == request.code}
 
     def decide(self, requests: Sequence[Request]) -> dict[str, Release]:
         """Decide each request in order, each against everything recorded before it
@@ -225,7 +226,7 @@ class Decider:
                                   record_as=req.subject)
         if not decision.allowed:
             return self._store(req, cells, decision)
-        sizes = self.ledgers.sizes(req.survey_ids)
+        sizes = self.ledgers.sizes(())
         measures = [RESPONDENTS]
         for measure in ledgers.MEASURES[1:]:
             size = sum(sizes.get(measure, {}).get(c, 0) for c in cells)
@@ -300,7 +301,7 @@ class Decider:
 
 
 @contextmanager
-def deciding(session: Session) -> Iterator[Decider]:
+def deciding(session: Session, memo: dict[object, dict] | None = None) -> Iterator[Decider]:
     """The lock under which figures are decided, for a use case that already began its
     write transaction (``begin_write``): a PostgreSQL advisory lock held to the end of the
     transaction (SQLite's write lock already serialises writers) and the in-process lock
@@ -310,7 +311,7 @@ def deciding(session: Session) -> Iterator[Decider]:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     ledger_set = ledgers.Ledgers(session)
     try:
-        yield Decider(session, ledger_set)
+        yield Decider(session, ledger_set, memo)
     except BaseException:
         ledgers.forget(session)
         raise
