@@ -203,3 +203,13 @@ def export_rows(view: Overview) -> list[list[object]]:
                         rows.append([scope, one.label, view.period, c.label, one.n,
                                      round(c.pct, 1)])
     return rows
+
+
+def flag_rows(view: Overview) -> list[list[object]]:
+    """The quarter's flags as rows, in the words every page prints (``Flag``'s own)."""
+    rows: list[list[object]] = [["about", "period", "state", "what_was_seen", "how_sure",
+                                 "next_step"]]
+    for flag in view.flags:
+        rows.append([flag.about, flag.period, flag.label, flag.what_was_seen, flag.how_sure,
+                     flag.next_step])
+    return rows

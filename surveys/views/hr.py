@@ -149,7 +149,23 @@ def export_csv():
         return _bad_request(str(exc))
     guard(True, "released")
     header, *rows = overview_service.export_rows(view)
-    name = f"aftercare-{view.period or 'none'}.csv"
+    return _csv(f"aftercare-{view.period or 'none'}.csv", header, rows)
+
+
+@bp.get("/hr/flags.csv")
+@roles_required(*ORG_WIDE_ROLES)
+@audited("hr.export.flags", target=lambda: request.args.get("period", "latest"))
+def export_flags():
+    try:
+        view = _overview()
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    guard(True, "released")
+    header, *rows = overview_service.flag_rows(view)
+    return _csv(f"aftercare-flags-{view.period or 'none'}.csv", header, rows)
+
+
+def _csv(name: str, header: list, rows: list) -> Response:
     return Response(csvsafe.to_csv(header, rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import io
 import re
 import shutil
@@ -176,3 +177,24 @@ def test_policy_gap_view(client, db, org, settings, box):
     assert ("<strong>Flag</strong>: Unlikely to be chance alone: it passes the 10% "
             "false-discovery check") in page
     assert "Not in force: not asked." in page
+
+
+def test_flags_export_uses_the_words_of_the_pages(client, db, org, settings, box):
+    from analysis_org import set_policies
+
+    set_policies(db, {"neutral_author"})
+    rows = uniform(6)
+    for i, row in enumerate(rows):
+        row["practice_author"] = "1" if i < 5 else "2"
+    run_survey(db, settings, box, team="payments", at=AUG, rows=rows)
+    decide_periods(db, settings, NOW)
+    _hr(client)
+    page = " ".join(html.unescape(client.get("/hr?period=2026-Q3").text).split())
+    exported = list(csv.reader(io.StringIO(client.get("/hr/flags.csv?period=2026-Q3").text)))
+    assert exported[0] == ["about", "period", "state", "what_was_seen", "how_sure",
+                           "next_step"]
+    assert len(exported) > 1
+    for about, period, _state, seen, sure, step in exported[1:]:
+        assert period == "2026-Q3" and about.endswith("2026 Q3")
+        for words in (seen, sure, step):
+            assert " ".join(words.split()) in page
