@@ -148,6 +148,25 @@ def build_world(session, settings, box, plan: Sequence[PlannedSurvey]) -> World:
     return world
 
 
+def world_from_database(session) -> World:
+    """The attacker's knowledge of an existing organisation (the demo): every sealed response
+    with its answers, and every closed survey's team, kind, closing time and k."""
+    from surveys.models import Incident, Response, SurveyStatus
+
+    teams = list(session.scalars(select(Team)))
+    world = World(team_ids={t.slug: t.id for t in teams},
+                  team_names={t.name: t.id for t in teams})
+    for sid, team, kind, closed, k in session.execute(
+            select(Survey.id, Survey.team_id, Incident.kind, Survey.closed_at, Survey.min_group)
+            .join(Incident, Incident.id == Survey.incident_id)
+            .where(Survey.status == SurveyStatus.CLOSED)):
+        world.surveys[sid] = (team, kind, closed, k)
+    for row in session.scalars(select(Response).order_by(Response.survey_id, Response.id)):
+        world.respondents.append((row.survey_id, row.involvement,
+                                  {item: getattr(row, item) for item in items.ANSWER_IDS}))
+    return world
+
+
 def _form(involvement: str, answers: Sequence[int | None], asked: Sequence[str]
           ) -> dict[str, str]:
     form = {"involvement": involvement}
@@ -347,17 +366,21 @@ def distinct(figures: Iterable[Figure]) -> list[Figure]:
     return list(seen.values())
 
 
-def login_all(app, client_factory) -> dict[str, object]:
-    """A signed-in client per role (clock at FINAL) and an API client."""
+def login_all(app, client_factory, at: datetime = FINAL, *, hr: str = "hr@example.org",
+              manager: str = "manager@example.org", password: str | None = None
+              ) -> dict[str, object]:
+    """A signed-in client per role (the app's clock at ``at``) and an API client."""
     from api_support import Api, make_key
+    from support import PASSWORD
 
-    app.config["AFTERCARE_NOW"] = FINAL
-    hr, manager = client_factory(), client_factory()
-    assert Manager(hr).login("hr@example.org", at=FINAL).status_code == 302
-    assert Manager(manager).login("manager@example.org", at=FINAL).status_code == 302
+    app.config["AFTERCARE_NOW"] = at
+    clients = {"hr": client_factory(), "manager": client_factory()}
+    for role, email in (("hr", hr), ("manager", manager)):
+        signed_in = Manager(clients[role]).login(email, password or PASSWORD, at=at)
+        assert signed_in.status_code == 302, (email, signed_in.status_code)
     api = Api(client_factory(), make_key(app, ["results:read"]))
-    return {"hr": hr, "manager": manager, "api": api}
+    return {**clients, "api": api}
 
 
 __all__ = ["FINAL", "NOW", "PlannedSurvey", "World", "attack", "build_world", "distinct",
-           "harvest", "login_all", "people_of", "urls"]
+           "harvest", "login_all", "people_of", "urls", "world_from_database"]

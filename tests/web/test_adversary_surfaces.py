@@ -185,3 +185,41 @@ def test_without_the_per_question_audit_the_attacker_finds_two_answers(monkeypat
     monkeypatch.setattr(ledger.Ledgers, "prepare", respondents_only)
     found = _sqlite(PER_ITEM, "month")
     assert any(problem.startswith("sharing_free: 2 people") for problem in found), found
+
+
+def test_the_demo_organisation_exposes_no_small_group(tmp_path):
+    """The demo (real dates, the real clock) through every surface, in two orders."""
+    from datetime import UTC, datetime
+
+    from harvest import world_from_database
+
+    from support import TOTP_SECRET
+    from surveys.demo import DEMO_PASSWORD
+    from surveys.models import User
+    from surveys.services import auth
+
+    ledger.clear_cache()
+    app = make_app(f"sqlite:///{tmp_path / 'demo.db'}")
+    app.config["AFTERCARE_NOW"] = None  # the demo lives on the real clock
+    try:
+        assert app.test_cli_runner().invoke(args=["demo", "--no-mail"]).exit_code == 0
+        with dbmod.session_scope(app) as session:
+            hr = session.scalar(select(User).where(User.email == "hana@example.org"))
+            auth.set_totp_secret(session, hr.id, TOTP_SECRET,
+                                 auth.SecretBox(app.config["SECRET_KEY"]))
+            world = world_from_database(session)
+            addresses = urls(session, world, manager_teams=("payments", "platform"),
+                             quarters=overview.decided_quarters(session))
+            records = session.scalar(select(func.count()).select_from(ReleaseRecord))
+        clients = login_all(app, app.test_client, datetime.now(UTC), hr="hana@example.org",
+                            manager="maria@example.org", password=DEMO_PASSWORD)
+        first = harvest(clients, addresses, world, seed=1)
+        second = harvest(clients, addresses, world, seed=2)
+        assert first.bodies == second.bodies
+        assert len(first.figures) > 20  # the demo shows plenty
+        with dbmod.session_scope(app) as session:
+            assert session.scalar(select(func.count()).select_from(ReleaseRecord)) == records
+        assert attack(world, distinct(first.figures)) == []
+    finally:
+        dbmod.get_engine(app).dispose()
+        ledger.clear_cache()
