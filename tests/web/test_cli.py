@@ -160,3 +160,27 @@ def test_api_key_changes_from_the_command_line_are_audited(runner, db):
     actions = [(e.action, e.actor, e.target) for e in db.scalars(select(AuditEvent))]
     assert ("admin.apikey.create", "command line", f"apikey:{key_id}") in actions
     assert ("admin.apikey.revoke", "command line", f"apikey:{key_id}") in actions
+
+
+def test_surveys_close_follows_the_one_closing_rule_and_tick_decides(runner, db, org,
+                                                                    settings, box):
+    """The command line closes by the same rule as the page and the API: a survey that has
+    not opened cannot be closed; the tick decides ended periods and says so."""
+    from support import open_survey
+    from surveys.services import lifecycle
+
+    data = lifecycle.NewIncident(team="payments", title="Later", kind="data", severity="sev3",
+                                 closed_at=datetime(2026, 11, 20, 11, tzinfo=UTC),
+                                 participants=["payments1@example.org"],
+                                 open_delay=timedelta(days=2))
+    scheduled = lifecycle.create_incident(db, data, settings, box,
+                                          datetime(2026, 11, 20, 11, 30, tzinfo=UTC))
+    refused = runner.invoke(args=["surveys", "close", str(scheduled.id)])
+    assert refused.exit_code != 0 and "has not opened yet" in refused.output
+    db.rollback()
+    assert db.get(Survey, scheduled.id).status == "scheduled"
+    survey, _tokens = open_survey(db, settings, box, team="platform")
+    closed = runner.invoke(args=["surveys", "close", str(survey.id)])
+    assert closed.exit_code == 0 and "is closed" in closed.output
+    ticked = runner.invoke(args=["surveys", "tick"])
+    assert ticked.exit_code == 0 and "periods decided: none" in ticked.output
