@@ -23,7 +23,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from surveys.db import get_session
-from surveys.errors import Forbidden, NotFound
+from surveys.errors import DomainError
 from surveys.services import audit as service
 from surveys.services.access import AUDIT_ROLES
 from surveys.web import now, roles_required
@@ -73,7 +73,7 @@ def audited(action: str, target: str | Callable[..., str] = "") -> Callable:
             where = _target(target, kwargs)
             try:
                 response = view(*args, **kwargs)
-            except (Forbidden, NotFound) as exc:
+            except DomainError as exc:  # refused: not visible, not found, invalid input
                 record(action, where, allowed=False,
                        detail=getattr(exc, "audit_detail", f"refused: {exc.code}"))
                 raise

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from analysis import charts, periods
 from surveys import csvsafe, items
 from surveys.db import get_session
-from surveys.errors import NotFound
+from surveys.errors import InvalidInput, NotFound
 from surveys.models import Team
 from surveys.services import admin as admin_service
 from surveys.services import overview as overview_service
@@ -30,11 +30,6 @@ bp = Blueprint("hr", __name__)
 
 
 
-def _bad_request(message: str):
-    return render_template("errors/error.html", status=400, title="Check the address",
-                           message=message), 400
-
-
 def _k() -> int:
     return settings().min_group
 
@@ -45,7 +40,8 @@ def _period_arg() -> str | None:
     if not raw:
         return None
     if not periods.valid_period(raw) or periods.grain_of(raw) != "quarter":
-        raise ValueError("period must be a quarter such as 2026-Q3")
+        raise InvalidInput("The period must be a quarter such as 2026-Q3.",
+                           {"period": "a quarter such as 2026-Q3"})
     return raw
 
 
@@ -74,10 +70,7 @@ def _svg(body: str) -> Response:
 @roles_required(*ORG_WIDE_ROLES)
 @audited("hr.overview", target=lambda: request.args.get("period", "latest"))
 def overview():
-    try:
-        view = _overview()
-    except ValueError as exc:
-        return _bad_request(str(exc))
+    view = _overview()
     guard(True, "released")
     labels, lines = _lines(view.org_trend)
     return render_template(
@@ -98,10 +91,7 @@ def heat_class(pct: float | None) -> str:
 @bp.get("/hr/charts/org-trend.svg")
 @roles_required(*ORG_WIDE_ROLES)
 def org_trend_chart():
-    try:
-        view = _overview()
-    except ValueError as exc:
-        return _bad_request(str(exc))
+    view = _overview()
     labels, lines = _lines(view.org_trend)
     alt = charts.describe_lines(labels, lines, what="Organisation, percent favourable")
     return _svg(charts.to_svg(charts.trend_chart(labels, lines), alt))
@@ -110,10 +100,7 @@ def org_trend_chart():
 @bp.get("/hr/charts/kinds.svg")
 @roles_required(*ORG_WIDE_ROLES)
 def kinds_chart():
-    try:
-        view = _overview()
-    except ValueError as exc:
-        return _bad_request(str(exc))
+    view = _overview()
     categories = [c.label for c in view.kinds]
     groups = [charts.Line(con.label, [c.pct(con.id) for c in view.kinds])
               for con in items.CONSTRUCTS]
@@ -125,10 +112,7 @@ def kinds_chart():
 @roles_required(*ORG_WIDE_ROLES)
 @audited("hr.policies")
 def policies():
-    try:
-        view = _overview()
-    except ValueError as exc:
-        return _bad_request(str(exc))
+    view = _overview()
     guard(True, "released")
     register = admin_service.policy_register(get_session())
     gaps = {g.policy.id: g for g in view.policy_gaps}
@@ -143,10 +127,7 @@ def policies():
 @roles_required(*ORG_WIDE_ROLES)
 @audited("hr.export.csv", target=lambda: request.args.get("period", "latest"))
 def export_csv():
-    try:
-        view = _overview()
-    except ValueError as exc:
-        return _bad_request(str(exc))
+    view = _overview()
     guard(True, "released")
     header, *rows = overview_service.export_rows(view)
     return _csv(f"aftercare-{view.period or 'none'}.csv", header, rows)
@@ -156,10 +137,7 @@ def export_csv():
 @roles_required(*ORG_WIDE_ROLES)
 @audited("hr.export.flags", target=lambda: request.args.get("period", "latest"))
 def export_flags():
-    try:
-        view = _overview()
-    except ValueError as exc:
-        return _bad_request(str(exc))
+    view = _overview()
     guard(True, "released")
     header, *rows = overview_service.flag_rows(view)
     return _csv(f"aftercare-flags-{view.period or 'none'}.csv", header, rows)
@@ -174,10 +152,7 @@ def _csv(name: str, header: list, rows: list) -> Response:
 @roles_required(*ORG_WIDE_ROLES)
 @audited("hr.export.pdf", target=lambda: request.args.get("period", "latest"))
 def report_pdf():
-    try:
-        view = _overview()
-    except ValueError as exc:
-        return _bad_request(str(exc))
+    view = _overview()
     guard(True, "released")
     body = quarterly_report(view)
     name = f"aftercare-{view.period or 'none'}.pdf"
@@ -246,10 +221,8 @@ def quarterly_report(view: overview_service.Overview) -> bytes:
 def team(slug: str):
     db = get_session()
     team_row = _team(db, slug)
-    grain = request.args.get("grain", "quarter")
-    if grain not in periods.GRAINS:
-        return _bad_request("grain must be month or quarter")
-    view = period_service.team_periods(db, team_row, grain, now(), _k())
+    view = period_service.team_periods(db, team_row, request.args.get("grain", "quarter"),
+                                       now(), _k())
     guard(True, "released")
     labels, lines = _lines(view.periods)
     return render_template(
@@ -263,10 +236,8 @@ def team(slug: str):
 def team_chart(slug: str):
     db = get_session()
     team_row = _team(db, slug)
-    grain = request.args.get("grain", "quarter")
-    if grain not in periods.GRAINS:
-        return _bad_request("grain must be month or quarter")
-    view = period_service.team_periods(db, team_row, grain, now(), _k())
+    view = period_service.team_periods(db, team_row, request.args.get("grain", "quarter"),
+                                       now(), _k())
     labels, lines = _lines(view.periods)
     alt = charts.describe_lines(labels, lines, what=f"{team_row.name}, percent favourable")
     return _svg(charts.to_svg(charts.trend_chart(labels, lines), alt))

@@ -161,15 +161,21 @@ def test_team_page_for_its_manager_only(client, organisation):
     assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
 
 
-def test_policy_gap_view(client, db, org, settings, box):
+def _gap_of_five_in_six(db, settings, box, policies):
+    """Five of six say the review was written by the person most involved, in Q3."""
     from analysis_org import set_policies
 
-    set_policies(db, {"neutral_author", "blameless"})
+    set_policies(db, policies)
     rows = uniform(6)
     for i, row in enumerate(rows):
         row["practice_author"] = "1" if i < 5 else "2"
     run_survey(db, settings, box, team="payments", at=AUG, rows=rows)
     decide_periods(db, settings, NOW)
+
+
+def test_policy_gap_view(client, db, org, settings, box):
+
+    _gap_of_five_in_six(db, settings, box, {"neutral_author", "blameless"})
     _hr(client)
     page = client.get("/hr/policies").text
     assert "83%" in page and "Ask someone outside the incident to write the next review." in page
@@ -180,14 +186,8 @@ def test_policy_gap_view(client, db, org, settings, box):
 
 
 def test_flags_export_uses_the_words_of_the_pages(client, db, org, settings, box):
-    from analysis_org import set_policies
 
-    set_policies(db, {"neutral_author"})
-    rows = uniform(6)
-    for i, row in enumerate(rows):
-        row["practice_author"] = "1" if i < 5 else "2"
-    run_survey(db, settings, box, team="payments", at=AUG, rows=rows)
-    decide_periods(db, settings, NOW)
+    _gap_of_five_in_six(db, settings, box, {"neutral_author"})
     _hr(client)
     page = " ".join(html.unescape(client.get("/hr?period=2026-Q3").text).split())
     exported = list(csv.reader(io.StringIO(client.get("/hr/flags.csv?period=2026-Q3").text)))
