@@ -8,6 +8,8 @@ not decided yet says that its decision is pending. Nothing here decides or write
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,8 +71,27 @@ def view_of(period: str, figure: releases.Release, surveys: int = 0) -> PeriodVi
                           subject=figure.subject)
     return PeriodView(period, periods.period_label(period), True, decision.reason.value,
                       decision.message, decision.short, decision.k, surveys, figure.n,
-                      construct_results(figure.counts, decision.k, with_means=False),
-                      figure.subject, tuple(sorted(figure.measures)))
+                      _constructs(figure), figure.subject, tuple(sorted(figure.measures)))
+
+
+_SCORED: OrderedDict[str, tuple[ConstructResult, ...]] = OrderedDict()
+_SCORED_SIZE = 4096
+_SCORED_LOCK = threading.Lock()
+
+
+def _constructs(figure: releases.Release) -> tuple[ConstructResult, ...]:
+    """A released figure's scores, computed once per process: a recorded figure never
+    changes, and equal digests mean equal figures."""
+    with _SCORED_LOCK:
+        found = _SCORED.get(figure.digest) if figure.digest else None
+    if found is None:
+        found = construct_results(figure.counts, figure.decision.k, with_means=False)
+        if figure.digest:
+            with _SCORED_LOCK:
+                _SCORED[figure.digest] = found
+                while len(_SCORED) > _SCORED_SIZE:
+                    _SCORED.popitem(last=False)
+    return found
 
 
 def series_of(rows: tuple[PeriodView, ...], label: str = "") -> tuple[Summary, ...]:

@@ -22,6 +22,7 @@ database and records what it decided, allowed or not, as a ``ReleaseRecord``:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -60,6 +61,8 @@ class Release:
     comments: tuple[str, ...] = ()
     findings: tuple[Mapping[str, object], ...] = ()
     extra: Mapping[str, object] = field(default_factory=dict)
+    #: What the record holds, as stored: equal digests mean equal figures (for caches).
+    digest: str = ""
 
     @property
     def allowed(self) -> bool:
@@ -91,10 +94,11 @@ def _from_record(record: ReleaseRecord) -> Release:
                        comments=tuple(numbers.get("comments", ())))
     counts = _decode_counts(numbers["counts"])
     measures = ledgers.record_measures(numbers, record.k)
+    digest = hashlib.sha256(f"{record.k}:{record.numbers}".encode()).hexdigest()
     return Release(record.subject, decision, numbers["n"],
                    {m: v for m, v in counts.items() if m in measures}, measures,
                    findings=tuple(numbers.get("findings", ())),
-                   extra=numbers.get("extra", {}))
+                   extra=numbers.get("extra", {}), digest=digest)
 
 
 def stored(session: Session, subject: str) -> Release | None:
