@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from browser_support import answer_every_question, assert_accessible, serve
 from conftest import make_app
-from support import PASSWORD, build_org, open_survey, totp_code
+from support import NOW, PASSWORD, build_org, decide_periods, open_survey, totp_code
 from surveys import db as dbmod
 
 pytestmark = pytest.mark.browser
@@ -28,6 +28,7 @@ def results_live(tmp_path):
                             rows=rows_from(PAYMENTS_AUG, INVOLVEMENT))
         run_survey(session, settings, box, team="platform", at=AUG, rows=uniform(6))
         _open, tokens = open_survey(session, settings, box, title="Still open")
+        decide_periods(session, settings, NOW)  # the tick after 2026 Q3 ended
         incident_id = survey.incident_id
     with serve(app) as url:
         yield url, incident_id, tokens
