@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app, render_template
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from analysis import language
@@ -28,6 +28,7 @@ policy_cli = AppGroup("policy", help="The policy register.")
 incident_cli = AppGroup("incident", help="Incidents and their surveys.")
 surveys_cli = AppGroup("surveys", help="Survey lifecycle.")
 outbox_cli = AppGroup("outbox", help="Sending queued email.")
+db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
 
 
 def _fail(exc: DomainError) -> click.ClickException:
@@ -39,12 +40,56 @@ def _session():
     return dbmod.get_session()
 
 
-@click.command("init-db")
-@with_appcontext
-def init_db() -> None:
-    """Create the tables (safe to run again)."""
-    dbmod.create_all(dbmod.get_engine(current_app))
-    click.echo("Database ready.")
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Create the database or bring it up to REVISION (default: the newest). Safe to run
+    again; a database made by the old ``init-db`` is adopted as revision 0001."""
+    before, after = dbmod.upgrade(dbmod.get_engine(current_app), revision)
+    if before == after:
+        click.echo(f"Database is at revision {after}; nothing to do.")
+    else:
+        click.echo(f"Database upgraded from {before or 'empty'} to revision {after}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Go back to REVISION (``-1``: one step). Take a backup first: a downgrade drops
+    what the newer revisions added."""
+    reached = dbmod.downgrade(dbmod.get_engine(current_app), revision)
+    click.echo(f"Database is at revision {reached or 'empty'}.")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """The database's revision and the newest one."""
+    with dbmod.get_engine(current_app).connect() as connection:
+        current = dbmod.current_revision(connection)
+    head = dbmod.head_revision()
+    state = "up to date" if current == head else "run `flask --app app db upgrade`"
+    click.echo(f"database {current or 'empty'}, newest {head}: {state}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail when the models differ from what the migrations create."""
+    differences = dbmod.differences()
+    if differences:
+        raise click.ClickException(
+            "the models differ from the migrations; add a revision (`flask --app app db "
+            "revision -m ...`):\n" + "\n".join(f"  {d}" for d in differences))
+    click.echo(f"Models and migrations agree (revision {dbmod.head_revision()}).")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision does.")
+@click.option("--empty", is_flag=True, help="Do not compare with the models; write by hand.")
+def db_revision(message: str, empty: bool) -> None:
+    """Write the next revision into migrations/versions, generated from the difference
+    between the models and the newest revision. Read it and edit it before committing."""
+    path = dbmod.new_revision(message, autogenerate=not empty)
+    click.echo(f"Wrote {path}; check it, then run `flask --app app db upgrade`.")
 
 
 @team_cli.command("add")
@@ -255,10 +300,9 @@ def init_app(app: Flask) -> None:
     from surveys import cli_api
     from surveys.demo import demo_command
 
-    app.cli.add_command(init_db)
     app.cli.add_command(lint_review)
     app.cli.add_command(demo_command)
-    for group in (team_cli, person_cli, user_cli, policy_cli, incident_cli, surveys_cli,
+    for group in (db_cli, team_cli, person_cli, user_cli, policy_cli, incident_cli, surveys_cli,
                   outbox_cli):
         app.cli.add_command(group)
     cli_api.init_app(app)
