@@ -10,6 +10,7 @@ import click
 from flask import Flask, current_app, render_template
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from analysis import language
 from surveys import db as dbmod
@@ -18,7 +19,7 @@ from surveys.errors import DomainError
 from surveys.mail import backend_from_url
 from surveys.models import User
 from surveys.outbox import Rendered
-from surveys.services import admin, auth, lifecycle
+from surveys.services import admin, auth, lifecycle, retention
 from surveys.web import now, settings, token_box
 
 team_cli = AppGroup("team", help="Teams.")
@@ -193,10 +194,13 @@ def incident_add(team, title, kind, severity, closed_at, participants) -> None:
 
 @surveys_cli.command("tick")
 def surveys_tick() -> None:
-    """Open what is due, queue reminders, close what has expired."""
+    """Open what is due, queue reminders, close what has expired; then delete raw responses
+    past AFTERCARE_RETENTION_DAYS."""
     report = lifecycle.tick(_session(), token_box(), now())
+    deleted = retention.apply(_session(), settings().retention_days, now())
     click.echo(f"opened {len(report.opened)}, reminders queued for {len(report.reminded)}, "
-               f"closed {len(report.closed)}")
+               f"closed {len(report.closed)}"
+               + (f"; raw responses deleted {deleted}" if deleted else ""))
 
 
 @surveys_cli.command("close")
@@ -220,22 +224,24 @@ def render_email(kind: str, survey, link: str) -> Rendered:
                     html=render_template("email/survey.html", **context))
 
 
-def flush_outbox(app: Flask) -> int:
+def flush_outbox(app: Flask) -> worker.PassReport:
     config = settings()
     backend = backend_from_url(config.mail_url, config.mail_from)
     report = worker.deliver(app, _session(), backend, render_email, worker.PassReport())
-    click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
-               f"cancelled {report.cancelled}", err=True)
-    return report.sent + report.retrying
+    click.echo(report.mail_line(), err=True)
+    return report
 
 
 @outbox_cli.command("flush")
 def outbox_flush() -> None:
-    """Send what is due, once."""
+    """Send what is due, once. Exits 1 when any message could not be sent (it failed, waits
+    for a retry, or the mail server was unreachable), so that cron reports it."""
     try:
-        flush_outbox(current_app)
+        report = flush_outbox(current_app)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    if report.unsent:
+        raise SystemExit(1)
 
 
 @outbox_cli.command("run")
@@ -244,7 +250,14 @@ def outbox_run(interval: float) -> None:
     """Keep sending; stop with Ctrl-C."""
     try:
         while True:
-            flush_outbox(current_app)
+            try:
+                flush_outbox(current_app)
+            except ValueError as exc:  # a malformed AFTERCARE_MAIL
+                raise click.ClickException(str(exc)) from exc
+            except SQLAlchemyError as exc:  # the database restarting: try again next time
+                click.echo(f"database unavailable ({type(exc).__name__}); trying again",
+                           err=True)
+                dbmod.discard_session()
             time.sleep(interval)
     except KeyboardInterrupt:
         click.echo("stopped")

@@ -116,6 +116,9 @@ class Settings:
     pulse_window: timedelta = timedelta(days=30)
     # When False, a reminder whose half-time falls on a weekend (UTC) moves to a weekday.
     remind_on_weekends: bool = False
+    # Raw responses of surveys closed longer ago than this are deleted (sealed counts and
+    # released figures stay); None keeps them.
+    retention_days: int | None = None
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -134,6 +137,7 @@ class Settings:
             pulse_window=parse_pulse_window(str(config.get("AFTERCARE_PULSE_WINDOW", "30d"))),
             remind_on_weekends=parse_flag("AFTERCARE_REMIND_WEEKENDS",
                                           str(config.get("AFTERCARE_REMIND_WEEKENDS", "0"))),
+            retention_days=parse_retention(config.get("AFTERCARE_RETENTION_DAYS")),
         )
 
 

@@ -108,7 +108,11 @@ def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def after_purge(engine: Engine, wait_ms: int = 2000) -> bool:
+PURGED_TABLES = ("staged_answer", "staged_comment", "ballot")
+
+
+def after_purge(engine: Engine, wait_ms: int = 2000,
+                tables: tuple[str, ...] = PURGED_TABLES) -> bool:
     """Make purged rows unrecoverable from the files: checkpoint the WAL, vacuum on PostgreSQL.
 
     SQLite's secure_delete zeroes freed pages in the database file, but in WAL mode the old
@@ -116,7 +120,7 @@ def after_purge(engine: Engine, wait_ms: int = 2000) -> bool:
     checkpoint must wait for readers still on an older snapshot; it waits at most
     ``wait_ms`` and returns False if a reader held on, in which case the next call (every
     ``surveys tick`` makes one) finishes the job. PostgreSQL keeps deleted tuples in the heap
-    until VACUUM, which cannot run inside a transaction.
+    until VACUUM (of ``tables``), which cannot run inside a transaction.
     """
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()  # outside any BEGIN: a checkpoint cannot run in one
@@ -131,7 +135,7 @@ def after_purge(engine: Engine, wait_ms: int = 2000) -> bool:
         return busy == 0
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM staged_answer, staged_comment, ballot"))
+            conn.execute(text("VACUUM " + ", ".join(t for t in tables if t.isidentifier())))
     return True
 
 

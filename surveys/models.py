@@ -313,12 +313,18 @@ class SealedCount(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
-OUTBOX_STATES = ("pending", "sent", "failed", "cancelled")
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "cancelled")
 
 
 class OutboxMessage(Base):
     """An email to send. The body is rendered at send time, so no link (and no token) is
-    ever stored here."""
+    ever stored here.
+
+    A sender claims due rows (``status = "sending"``, its random ``claim``, a lease until
+    ``lease_until``) in one short transaction and records each outcome as soon as the mail
+    server answers; rows of a sender that died go back to the queue when the lease runs
+    out (surveys/outbox.py).
+    """
 
     __tablename__ = "outbox_message"
 
@@ -332,6 +338,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     invitation: Mapped[Invitation | None] = relationship()
 

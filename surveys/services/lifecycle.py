@@ -488,7 +488,11 @@ def tick(session: Session, box: TokenBox, now: datetime) -> TickReport:
     ).all()
     session.rollback()
     for survey_id in due:
-        open_survey(session, survey_id, box, now)
+        try:
+            open_survey(session, survey_id, box, now)
+        except Conflict:  # another worker opened it first (its row lock made us wait)
+            session.rollback()
+            continue
         report.opened.append(survey_id)
     remind = session.scalars(
         select(Survey.id).where(
@@ -505,8 +509,8 @@ def tick(session: Session, box: TokenBox, now: datetime) -> TickReport:
     ).all()
     session.rollback()
     for survey_id in expired:
-        close_survey(session, survey_id, now)
-        report.closed.append(survey_id)
+        if close_survey(session, survey_id, now).closed_at == now:
+            report.closed.append(survey_id)  # else another worker had closed it
     return report
 
 
