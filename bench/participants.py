@@ -91,8 +91,12 @@ class Flow:
     token: str
     statuses: list[int] = field(default_factory=list)
     submit_s: float | None = None  # latency of the POST
+    posted: bool = False  # the POST went out (it may have been stored even if no answer came)
+    submitted: bool = False  # the POST was answered 303
     thanked: bool = False  # reached the thank-you page
     error: str | None = None  # a dropped connection or a timeout
+    # The submit request as sent (cookie and body), for replaying it.
+    replay: tuple[str, bytes] | None = None
 
 
 def answers_for(form: bytes, rng: random.Random) -> dict[str, str]:
@@ -104,8 +108,10 @@ def answers_for(form: bytes, rng: random.Random) -> dict[str, str]:
 
 
 async def play(host: str, port: int, token: str, rng: random.Random, *,
-               address: str | None = None, timeout: float = 15.0) -> Flow:
-    """One participant through the whole flow; never raises."""
+               address: str | None = None, timeout: float = 15.0,
+               follow: bool = True) -> Flow:
+    """One participant through the whole flow; never raises. ``follow=False`` stops after
+    the submit (the anchor's three requests)."""
     flow = Flow(token)
     jar: dict[str, str] = {}
     base = {"X-Forwarded-For": address} if address else {}
@@ -126,14 +132,18 @@ async def play(host: str, port: int, token: str, rng: random.Random, *,
         data = answers_for(form.body, rng)
         data["csrf_token"] = csrf.group(1).decode() if csrf else ""
         body = urlencode(data).encode()
+        cookie = _cookie_header(jar)
+        flow.replay = (cookie.get("Cookie", ""), body)
         started = time.perf_counter()
+        flow.posted = True
         submit = await request(host, port, "POST", "/s", body=body, timeout=timeout, headers={
-            **base, **_cookie_header(jar), "Referer": f"http://{host}:{port}/s",
+            **base, **cookie, "Referer": f"http://{host}:{port}/s",
             "Content-Type": "application/x-www-form-urlencoded"})
         flow.submit_s = time.perf_counter() - started
         flow.statuses.append(submit.status)
         _cookie(submit, jar)
-        if submit.status != 303:
+        flow.submitted = submit.status == 303
+        if not flow.submitted or not follow:
             return flow
         thanks = await request(host, port, "GET", submit.headers.get("location", "/s/thanks"),
                                headers={**base, **_cookie_header(jar)}, timeout=timeout)
@@ -150,7 +160,8 @@ def address_for(index: int) -> str:
 
 
 async def closed_loop(host: str, port: int, tokens: list[str], concurrency: int,
-                      seed: int = 1, timeout: float = 15.0) -> tuple[list[Flow], float]:
+                      seed: int = 1, timeout: float = 15.0,
+                      follow: bool = True) -> tuple[list[Flow], float]:
     """``concurrency`` participants at a time, each starting as another finishes; returns
     the flows and the wall time."""
     rng = random.Random(seed)
@@ -162,7 +173,7 @@ async def closed_loop(host: str, port: int, tokens: list[str], concurrency: int,
         while queue:
             index, token = queue.pop()
             flows.append(await play(host, port, token, rng, address=address_for(index),
-                                    timeout=timeout))
+                                    timeout=timeout, follow=follow))
 
     started = time.perf_counter()
     await asyncio.gather(*(participant_loop() for _ in range(concurrency)))
@@ -194,44 +205,41 @@ def random_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def bad_submission(host: str, port: int, kind: str, spent_token: str | None,
-                         rng: random.Random, address: str, timeout: float = 15.0) -> int:
-    """One hostile request sequence; returns the final status (0 for a dropped connection).
+async def bad_request(host: str, port: int, kind: str, replay: tuple[str, bytes] | None,
+                      address: str, timeout: float = 15.0) -> int:
+    """One hostile request; returns its status (0 for a dropped connection).
 
-    ``bad_csrf``: a real form, a made-up CSRF field. ``replayed``: a spent link submitted
-    again. ``unknown``: a link that never existed. ``forged``: a session cookie the server
-    never signed. ``oversized``: a 2 MB body.
+    ``bad_csrf``: a real participant's cookie with a made-up CSRF field. ``replayed``: a
+    submission that was answered, sent again byte for byte. ``unknown``: a link that never
+    existed, opened and its form asked for. ``forged``: a session cookie the server never
+    signed. ``oversized``: a body over the 1 MB limit.
     """
     base = {"X-Forwarded-For": address}
-    form_headers = {"Content-Type": "application/x-www-form-urlencoded",
-                    "Referer": f"http://{host}:{port}/s"}
+    post = {**base, "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": f"http://{host}:{port}/s"}
     try:
+        if kind == "unknown":
+            arrive = await request(host, port, "GET", f"/s/{random_token()}", headers=base,
+                                   timeout=timeout)
+            jar: dict[str, str] = {}
+            _cookie(arrive, jar)
+            return (await request(host, port, "GET", "/s", timeout=timeout,
+                                  headers={**base, **_cookie_header(jar)})).status
+        if kind == "oversized":
+            body = b"comment=" + b"x" * (2**20 + 1024)
+            return (await request(host, port, "POST", "/s", headers=post, body=body,
+                                  timeout=timeout)).status
         if kind == "forged":
             cookie = "session=" + secrets.token_urlsafe(40) + "." + secrets.token_urlsafe(8)
-            reply = await request(host, port, "POST", "/s", timeout=timeout,
-                                  headers={**base, **form_headers, "Cookie": cookie},
-                                  body=b"csrf_token=x&involvement=observer")
-            return reply.status
-        if kind == "oversized":
-            reply = await request(host, port, "POST", "/s", timeout=timeout,
-                                  headers={**base, **form_headers}, body=b"a=" + b"x" * 2**21)
-            return reply.status
-        token = spent_token if kind == "replayed" and spent_token else random_token()
-        jar: dict[str, str] = {}
-        arrive = await request(host, port, "GET", f"/s/{token}", headers=base,
-                               timeout=timeout)
-        _cookie(arrive, jar)
-        form = await request(host, port, "GET", "/s", headers={**base, **_cookie_header(jar)},
-                             timeout=timeout)
-        _cookie(form, jar)
-        data = answers_for(form.body, rng) or {"involvement": "observer"}
-        data["csrf_token"] = ("forged-" + secrets.token_hex(8) if kind == "bad_csrf"
-                              else (m.group(1).decode() if (m := _CSRF.search(form.body))
-                                    else ""))
-        reply = await request(host, port, "POST", "/s", timeout=timeout,
-                              headers={**base, **form_headers, **_cookie_header(jar)},
-                              body=urlencode(data).encode())
-        return reply.status
+            return (await request(host, port, "POST", "/s", headers={**post, "Cookie": cookie},
+                                  body=b"csrf_token=x&involvement=observer",
+                                  timeout=timeout)).status
+        cookie, body = replay or ("", b"")
+        if kind == "bad_csrf":
+            body = re.sub(rb"csrf_token=[^&]*", b"csrf_token=forged" + secrets.token_hex(8)
+                          .encode(), body)
+        return (await request(host, port, "POST", "/s", headers={**post, "Cookie": cookie},
+                              body=body, timeout=timeout)).status
     except (OSError, Timeout, asyncio.IncompleteReadError):
         return 0
 
@@ -240,9 +248,9 @@ BAD_KINDS = ("bad_csrf", "replayed", "unknown", "forged", "oversized")
 
 
 async def flood(host: str, port: int, rate: float, until: asyncio.Event,
-                spent: list[str], seed: int = 3) -> list[tuple[str, int]]:
-    """Hostile requests at ``rate`` per second from a handful of addresses until ``until``
-    is set; returns (kind, status) per attempt."""
+                replays: list[tuple[str, bytes]], seed: int = 3) -> list[tuple[str, int]]:
+    """Hostile requests at ``rate`` per second from eight addresses until ``until`` is set;
+    returns (kind, status) per request. ``replays`` are answered submissions to resend."""
     rng = random.Random(seed)
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -257,11 +265,10 @@ async def flood(host: str, port: int, rate: float, until: asyncio.Event,
             except TimeoutError:
                 pass
         kind = BAD_KINDS[n % len(BAD_KINDS)]
-        address = f"198.51.100.{n % 8}"  # eight hostile clients
-        spent_token = rng.choice(spent) if spent else None
+        replay = rng.choice(replays) if replays else None
 
-        async def one(kind=kind, address=address, spent_token=spent_token):
-            return kind, await bad_submission(host, port, kind, spent_token, rng, address)
+        async def one(kind=kind, replay=replay, address=f"198.51.100.{n % 8}"):
+            return kind, await bad_request(host, port, kind, replay, address)
 
         tasks.append(asyncio.ensure_future(one()))
         n += 1
