@@ -31,9 +31,10 @@ def create_app():
     def write() -> None:
         out = os.environ.get("AFTERCARE_PROFILE_OUT", "profile.txt")
         with open(out, "w") as handle:
-            handle.write(profiler.output_text(
-                unicode=False, color=False,
-                show_all=os.environ.get("AFTERCARE_PROFILE_ALL") == "1"))
+            handle.write(profiler.output_text(unicode=False, color=False))
+            handle.write("\nBy own time, in every module:\n")
+            handle.write(profiler.output_text(unicode=False, color=False, flat=True,
+                                              show_all=True)[:6000])
 
     app.wsgi_app = profiled
     atexit.register(write)
