@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from flask import Flask, current_app, render_template
@@ -81,6 +82,19 @@ def db_check() -> None:
             "the models differ from the migrations; add a revision (`flask --app app db "
             "revision -m ...`):\n" + "\n".join(f"  {d}" for d in differences))
     click.echo(f"Models and migrations agree (revision {dbmod.head_revision()}).")
+
+
+@db_cli.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+def db_backup(target: str) -> None:
+    """Copy the live SQLite database to TARGET (online: the app may keep running). For
+    PostgreSQL use pg_dump; see docs/operations.md."""
+    try:
+        pages = dbmod.backup_sqlite(dbmod.get_engine(current_app), Path(target))
+    except (ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backed up {pages} pages to {target}. The secret key is not in it: keep "
+               "AFTERCARE_SECRET_KEY (or instance/secret_key) apart, safely.")
 
 
 @db_cli.command("revision")

@@ -345,6 +345,37 @@ def _scratch(engine: Engine | None) -> Iterator[Engine]:
             scratch.dispose()
 
 
+def backup_sqlite(engine: Engine, target: Path) -> int:
+    """Copy a live SQLite database to ``target`` with SQLite's online backup (consistent
+    while the app and the worker keep writing); return the number of pages copied.
+
+    The copy is checkpointed into one file (no ``-wal``) and keeps ``secure_delete``'s
+    zeroed pages: it holds what the live database holds, nothing purged.
+    """
+    import sqlite3
+
+    if engine.dialect.name != "sqlite":
+        raise ValueError("online backup here is for SQLite; use pg_dump for PostgreSQL "
+                         "(docs/operations.md)")
+    if target.exists():
+        raise FileExistsError(f"{target} exists; choose a new file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    raw = engine.raw_connection()
+    try:
+        source = raw.driver_connection
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy, pages=256)
+            pages = copy.execute("PRAGMA page_count").fetchone()[0]
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+    finally:
+        raw.close()
+    target.chmod(0o600)
+    return int(pages)
+
+
 def drop_everything(engine: Engine) -> None:
     """Drop every table of the application and the migration version (``demo --reset``)."""
     metadata().drop_all(engine)

@@ -196,3 +196,47 @@ def test_newest_revision_goes_down_and_up_again(engine):
     assert_still_there(engine, inserted)
     dbmod.upgrade(engine)
     assert dbmod.differences(engine) == []
+
+
+def test_online_backup_of_sqlite_while_writing(tmp_path):
+    """`db backup` copies a live SQLite database consistently, the app still writing."""
+    import threading
+
+    from conftest import make_app
+    from support import build_org
+
+    app = make_app(f"sqlite:///{tmp_path / 'live.db'}")
+    engine = dbmod.get_engine(app)
+    with dbmod.session_scope(app) as session:
+        build_org(session)
+    stop = threading.Event()
+
+    def writer():
+        from surveys.services import admin
+
+        with dbmod.session_scope(app) as session:
+            i = 0
+            while not stop.is_set():
+                admin.add_team(session, f"t{i}", f"Team {i}")
+                i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        result = app.test_cli_runner().invoke(args=["db", "backup", str(tmp_path / "b.db")])
+    finally:
+        stop.set()
+        thread.join(30)
+    assert result.exit_code == 0, result.output
+    assert "secret key is not in it" in result.output
+    copy = dbmod.make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    with copy.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        assert dbmod.current_revision(connection) == dbmod.head_revision()
+        assert connection.exec_driver_sql(
+            "SELECT count(*) FROM person").scalar() == 24
+    assert dbmod.differences(copy) == []
+    again = app.test_cli_runner().invoke(args=["db", "backup", str(tmp_path / "b.db")])
+    assert again.exit_code != 0 and "exists" in again.output
+    copy.dispose()
+    engine.dispose()
