@@ -109,14 +109,16 @@ def answers_for(form: bytes, rng: random.Random) -> dict[str, str]:
 
 async def play(host: str, port: int, token: str, rng: random.Random, *,
                address: str | None = None, timeout: float = 15.0,
-               follow: bool = True) -> Flow:
+               follow: bool = True, then_port: int | None = None) -> Flow:
     """One participant through the whole flow; never raises. ``follow=False`` stops after
-    the submit (the anchor's three requests)."""
+    the submit (the anchor's three requests); ``then_port`` sends every request after the
+    first to another server (another process or host behind the same name)."""
     flow = Flow(token)
+    first_port, port = port, then_port or port
     jar: dict[str, str] = {}
     base = {"X-Forwarded-For": address} if address else {}
     try:
-        arrive = await request(host, port, "GET", f"/s/{token}", headers=base,
+        arrive = await request(host, first_port, "GET", f"/s/{token}", headers=base,
                                timeout=timeout)
         flow.statuses.append(arrive.status)
         _cookie(arrive, jar)

@@ -58,7 +58,8 @@ class Process:
         return self.popen.pid
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def children(self) -> list[int]:
@@ -81,9 +82,11 @@ class Process:
         return self.popen.returncode
 
     def kill(self) -> None:
+        """SIGKILL: the process gets no chance to finish anything."""
         if self.popen.poll() is None:
             self.popen.kill()
             self.popen.wait(10)
+        self._log.close()
 
 
 def wait_for(url: str, timeout: float = 60.0, process: Process | None = None) -> None:
