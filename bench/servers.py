@@ -198,8 +198,8 @@ class PrivatePostgres:
         return self
 
     def restart(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
-                  "-t", "60", "restart")
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l",
+                  str(self.folder / "server.log"), "-m", "fast", "-w", "-t", "60", "restart")
 
     def stop(self) -> None:
         if self.data.exists():
