@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from surveys import items
@@ -36,15 +36,29 @@ class BallotView:
     min_group: int
 
 
+# The statements of the participant pages, built once (building a statement costs more than
+# running it on these small tables); executed on the session's connection.
+_FIND = (select(Survey.id, Survey.status, Ballot.spent, Survey.practice_ids, Incident.title,
+                Survey.min_group)
+         .join(Survey, Survey.id == Ballot.survey_id)
+         .join(Incident, Incident.id == Survey.incident_id)
+         .where(Ballot.token_hash == bindparam("token_hash")))
+_LOCK_OPEN = (select(Survey.id, Survey.status, Survey.practice_ids)
+              .join(Ballot, Ballot.survey_id == Survey.id)
+              .where(Ballot.token_hash == bindparam("token_hash"))
+              .with_for_update(read=True, of=Survey))
+_SPEND = (update(Ballot)
+          .where(Ballot.token_hash == bindparam("b_hash"),
+                 Ballot.survey_id == bindparam("b_survey"), Ballot.spent.is_(False))
+          .values(spent=True))
+_STAGE_ANSWER = insert(StagedAnswer)
+_STAGE_COMMENT = insert(StagedComment)
+_NO_ANSWERS = dict.fromkeys(items.ANSWER_IDS)
+
+
 def find_ballot(session: Session, token_hash: str) -> BallotView:
     """The survey a token hash belongs to; ``TokenUnknown`` when there is none."""
-    row = session.execute(
-        select(Survey.id, Survey.status, Ballot.spent, Survey.practice_ids, Incident.title,
-               Survey.min_group)
-        .join(Survey, Survey.id == Ballot.survey_id)
-        .join(Incident, Incident.id == Survey.incident_id)
-        .where(Ballot.token_hash == token_hash)
-    ).first()
+    row = session.connection().execute(_FIND, {"token_hash": token_hash}).first()
     if row is None:
         raise TokenUnknown()
     return BallotView(row[0], row[1], bool(row[2]), tuple(row[3].split()), row[4], row[5])
@@ -150,12 +164,7 @@ def _lock_open_survey(session: Session, token_hash: str) -> tuple[int, tuple[str
     """Begin the write transaction; the link's open survey (id, practices asked), its row
     share-locked on PostgreSQL. Rolls back and raises when there is none."""
     begin_write(session)
-    row = session.execute(
-        select(Survey.id, Survey.status, Survey.practice_ids)
-        .join(Ballot, Ballot.survey_id == Survey.id)
-        .where(Ballot.token_hash == token_hash)
-        .with_for_update(read=True, of=Survey)
-    ).first()
+    row = session.connection().execute(_LOCK_OPEN, {"token_hash": token_hash}).first()
     if row is None:
         session.rollback()
         raise TokenUnknown()
@@ -167,20 +176,15 @@ def _lock_open_survey(session: Session, token_hash: str) -> tuple[int, tuple[str
 
 def _spend_and_stage(session: Session, token_hash: str, survey_id: int,
                      submission: Submission) -> None:
-    spent = session.execute(
-        update(Ballot)
-        .where(Ballot.token_hash == token_hash, Ballot.survey_id == survey_id,
-               Ballot.spent.is_(False))
-        .values(spent=True)
-        .execution_options(synchronize_session=False)
-    )
+    connection = session.connection()
+    spent = connection.execute(_SPEND, {"b_hash": token_hash, "b_survey": survey_id})
     if spent.rowcount != 1:
         session.rollback()
         raise TokenSpent()
-    session.execute(insert(StagedAnswer).values(
-        id=random_id(), survey_id=survey_id, involvement=submission.involvement,
-        **submission.answers))
+    connection.execute(_STAGE_ANSWER, {
+        **_NO_ANSWERS, **submission.answers, "id": random_id(), "survey_id": survey_id,
+        "involvement": submission.involvement})
     if submission.comment:
-        session.execute(insert(StagedComment).values(
-            id=random_id(), survey_id=survey_id, body=submission.comment))
+        connection.execute(_STAGE_COMMENT, {"id": random_id(), "survey_id": survey_id,
+                                            "body": submission.comment})
     session.commit()
