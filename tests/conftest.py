@@ -23,6 +23,7 @@ from surveys.config import Settings
 from surveys.tokens import TokenBox
 
 POSTGRES_URL = os.environ.get("AFTERCARE_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("AFTERCARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -111,6 +112,28 @@ def migrate(database_url: str) -> None:
         dbmod.upgrade(engine)
     finally:
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """A fresh database URL, once on SQLite and once on PostgreSQL (not migrated)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'aftercare.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Redis must be reachable in CI; locally the test is skipped when it is not."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is not reachable in CI: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable")
+    return REDIS_URL
 
 
 def make_app(database_url: str, **config):

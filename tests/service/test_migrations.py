@@ -42,13 +42,6 @@ def revisions() -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'migrate.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 def engine(database_url):
     engine = dbmod.make_engine(database_url)

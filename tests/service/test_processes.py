@@ -44,27 +44,6 @@ HOST = "127.0.0.1"
 LINK = re.compile(r"/s/([A-Za-z0-9_-]{43})")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def redis_url():
-    import redis
-
-    url = os.environ.get("AFTERCARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.exceptions.RedisError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {url} is not reachable in CI: {exc}")
-        pytest.skip(f"Redis at {url} is not reachable")
-    return url
-
-
 def smtp(handler, port: int | None = None) -> Controller:
     controller = Controller(handler, hostname=HOST, port=port or free_port(),
                             server_hostname="localhost", ready_timeout=5)
