@@ -233,3 +233,20 @@ def test_online_backup_of_sqlite_while_writing(tmp_path):
     assert again.exit_code != 0 and "exists" in again.output
     copy.dispose()
     engine.dispose()
+
+
+def test_db_revision_writes_the_next_numbered_revision(tmp_path, monkeypatch):
+    """`db revision` on a copy of migrations/: numbered after the newest, generated from
+    the models (which agree with the migrations, so it has nothing to do yet)."""
+    import shutil
+
+    copy = tmp_path / "migrations"
+    shutil.copytree(dbmod.MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(dbmod, "MIGRATIONS", copy)
+    newest = dbmod.head_revision()
+    path = dbmod.new_revision("record the weather")
+    expected = f"{int(newest) + 1:04d}"
+    assert path.name == f"{expected}_record_the_weather.py"
+    source = path.read_text()
+    assert f"down_revision = {newest!r}" in source and "from surveys" not in source
+    assert dbmod.head_revision() == expected
