@@ -87,7 +87,7 @@ class Run:
 def anchor_run(port: int, n: int) -> Run:
     """The anchor's three requests per flow; a flow counts when its POST got its 303."""
     tokens = [participants.random_token() for _ in range(n)]
-    flows, wall = asyncio.run(participants.closed_loop(HOST, port, tokens, CONCURRENCY,
+    flows, wall = participants.run(participants.closed_loop(HOST, port, tokens, CONCURRENCY,
                                                        seed=9, follow=False))
     run = Run(flows, wall)
     run.thanked, run.rate = run.submitted, run.submitted / wall
@@ -186,11 +186,11 @@ def _measure(backend: str, url: str, secret: str, extra: dict[str, str],
     with servers.gunicorn(env, folder / f"{backend}-app.log") as (_app, port), \
             servers.gunicorn(anchor_env, folder / f"{backend}-anchor.log",
                              app="bench.anchor:create_app()") as (_anchor, anchor_port):
-        every.append(Run(*asyncio.run(participants.closed_loop(HOST, port, warm, 8))))
+        every.append(Run(*participants.run(participants.closed_loop(HOST, port, warm, 8))))
         anchor_run(anchor_port, 100)
         for repeat in range(REPEATS):
             batch, tokens = tokens[:LINKS], tokens[LINKS:]
-            run = Run(*asyncio.run(participants.closed_loop(HOST, port, batch, CONCURRENCY,
+            run = Run(*participants.run(participants.closed_loop(HOST, port, batch, CONCURRENCY,
                                                             seed=repeat)))
             app_runs.append(run)
             print(run.line(f"{backend} app, run {repeat + 1}"), flush=True)
@@ -198,11 +198,11 @@ def _measure(backend: str, url: str, secret: str, extra: dict[str, str],
             anchor_runs.append(anchor)
             print(anchor.line(f"anchor, run {repeat + 1}"), flush=True)
         batch, tokens = tokens[:open_n], tokens[open_n:]
-        open_run = Run(*asyncio.run(participants.open_loop(HOST, port, batch, OPEN_RATE)))
+        open_run = Run(*participants.run(participants.open_loop(HOST, port, batch, OPEN_RATE)))
         print(open_run.line(f"{backend} open loop at {OPEN_RATE:.0f}/s"), flush=True)
         batch, tokens = tokens[:LINKS], tokens[LINKS:]
         replays = [f.replay for f in app_runs[0].flows if f.submitted and f.replay][:200]
-        flood_run, hostile = asyncio.run(_with_flood(port, batch, replays))
+        flood_run, hostile = participants.run(_with_flood(port, batch, replays))
         print(flood_run.line(f"{backend} app under a flood of {len(hostile)} hostile "
                              f"requests at {FLOOD_RATE:.0f}/s"), flush=True)
     every += [*app_runs, open_run, flood_run]
@@ -280,7 +280,7 @@ def profile(backend: str) -> None:
                                   AFTERCARE_PROFILE_OUT=str(out))
             with servers.gunicorn(env, folder / "profiled.log", workers=1,
                                   app="bench.profiled:create_app()") as (_p, port):
-                run = Run(*asyncio.run(participants.closed_loop(HOST, port, tokens, 4)))
+                run = Run(*participants.run(participants.closed_loop(HOST, port, tokens, 4)))
                 print(run.line(f"{backend}, one profiled worker"))
             for _ in range(50):
                 if out.exists():

@@ -203,6 +203,27 @@ async def open_loop(host: str, port: int, tokens: list[str], rate: float,
 # --- bad input -------------------------------------------------------------------------
 
 
+def run(coroutine):
+    """``asyncio.run`` in a thread of its own, so it works even where the calling thread
+    already runs an event loop (Playwright's sync API leaves one in pytest's thread)."""
+    import threading
+
+    outcome: dict[str, object] = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed to the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]
+
+
 def random_token() -> str:
     return secrets.token_urlsafe(32)
 

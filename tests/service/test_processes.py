@@ -146,7 +146,7 @@ def test_two_apps_and_two_workers_share_postgres_and_redis(postgres_url, redis_u
                                       then_port=port_b if i % 2 else port_a)
                     for i, token in enumerate(links)))
 
-            flows = asyncio.run(answer_across())
+            flows = participants.run(answer_across())
             assert all(f.thanked for f in flows), [f.statuses for f in flows]
 
             async def guess(port):
@@ -154,10 +154,10 @@ def test_two_apps_and_two_workers_share_postgres_and_redis(postgres_url, redis_u
                                                       address)
 
             address = f"203.0.113.{secrets.randbelow(250)}"
-            misses = [asyncio.run(guess(port_a if i % 2 else port_b)) for i in range(10)]
+            misses = [participants.run(guess(port_a if i % 2 else port_b)) for i in range(10)]
             assert misses == [404] * 10
-            assert asyncio.run(guess(port_a)) == 429  # counted across both processes
-            assert asyncio.run(guess(port_b)) == 429
+            assert participants.run(guess(port_a)) == 429  # counted across both processes
+            assert participants.run(guess(port_b)) == 429
 
             engine = dbmod.make_engine(postgres_url)
             with engine.begin() as conn:
@@ -211,7 +211,7 @@ def test_kill_app_workers_during_a_load(database_url, tmp_path):
         thread = threading.Thread(target=killer)
         thread.start()
         try:
-            flows, _ = asyncio.run(participants.closed_loop(HOST, port, tokens, 8,
+            flows, _ = participants.run(participants.closed_loop(HOST, port, tokens, 8,
                                                             timeout=20))
         finally:
             stop.set()
@@ -245,7 +245,7 @@ def _load_through(port: int, tokens: list[str], fault, timeout: float):
 
     thread = threading.Thread(target=run_fault)
     thread.start()
-    flows, _ = asyncio.run(participants.closed_loop(HOST, port, tokens, 8, timeout=timeout))
+    flows, _ = participants.run(participants.closed_loop(HOST, port, tokens, 8, timeout=timeout))
     thread.join()
     return flows
 
