@@ -6,7 +6,12 @@ STAMP  := $(VENV)/.installed
 
 export FLASK_APP := app
 
-.PHONY: run test test-fast bench lint setup demo clean chromium
+# `PORT=5055 make run` serves on another port; links in the demo's mail follow it.
+HOST ?= 127.0.0.1
+PORT ?= 5000
+AFTERCARE_BASE_URL ?= http://$(HOST):$(PORT)
+
+.PHONY: run serve worker test test-fast bench lint setup demo clean chromium
 
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
 CHROMIUM ?= /usr/bin/chromium
@@ -29,7 +34,21 @@ demo: $(STAMP)
 	$(BIN)/flask --app app demo --reset
 
 run: $(STAMP) instance/aftercare.db
-	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+	@$(BIN)/python -m surveys.serving check-port $(HOST) $(PORT) "make run"
+	$(BIN)/flask --app app db upgrade
+	AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+# Production serving: gunicorn (gunicorn.conf.py) on the database in DATABASE_URL (SQLite
+# under instance/ by default, or PostgreSQL), migrated first. Run `make worker` beside it.
+serve: $(STAMP)
+	@$(BIN)/python -m surveys.serving check-port $(HOST) $(PORT) "make serve"
+	$(BIN)/flask --app app db upgrade
+	HOST=$(HOST) PORT=$(PORT) AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) \
+		$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+worker: $(STAMP)
+	$(BIN)/flask --app app db upgrade
+	AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) $(BIN)/flask --app app worker
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq

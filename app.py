@@ -22,14 +22,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         AFTERCARE_SURVEY_DURATION="7d",
         AFTERCARE_REDIS_URL=None,
         AFTERCARE_SUPPORT_CONTACT=None,
+        AFTERCARE_TRUSTED_PROXIES="0",
+        AFTERCARE_SESSION_IDLE="30m",
+        AFTERCARE_SESSION_MAX="12h",
+        AFTERCARE_RETENTION_DAYS=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
     )
-    from surveys.config import ENV_KEYS
+    from surveys.config import from_environment
 
-    app.config.update({k: os.environ[k] for k in ENV_KEYS if os.environ.get(k)})
+    app.config.update(from_environment(os.environ))
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
@@ -53,10 +57,21 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from surveys import api, api_admin
-    from surveys.views import admin, audit, auth, checkin, hr, participant, pools, results, review
+    from surveys.views import (
+        admin,
+        audit,
+        auth,
+        checkin,
+        health,
+        hr,
+        participant,
+        pools,
+        results,
+        review,
+    )
 
     for blueprint in (participant.bp, checkin.bp, auth.bp, results.bp, review.bp, hr.bp,
-                      pools.bp, audit.bp, admin.bp):
+                      pools.bp, audit.bp, admin.bp, health.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     api_admin.init_app(app)

@@ -70,7 +70,7 @@ def _app(db_path: Path):
         "TESTING": True, "SECRET_KEY": SECRET, "DATABASE_URL": f"sqlite:///{db_path}",
         "AFTERCARE_NOW": NOW,
     })
-    dbmod.create_all(dbmod.get_engine(app))
+    dbmod.upgrade(dbmod.get_engine(app))
     return app
 
 

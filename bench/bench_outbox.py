@@ -105,7 +105,7 @@ def _outbox_run(port: int, sink: Sink) -> float:
                       "AFTERCARE_OPEN_DELAY": "0", "AFTERCARE_NOW": now,
                       "AFTERCARE_BASE_URL": "https://aftercare.example.org"})
     engine = dbmod.get_engine(app)
-    dbmod.create_all(engine)
+    dbmod.upgrade(engine)
     emails = [f"person{i}@example.org" for i in range(MESSAGES)]
     with dbmod.session_scope(app) as session:
         team = Team(slug="payments", name="Payments")

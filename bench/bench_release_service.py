@@ -103,7 +103,7 @@ def run() -> list[Result]:
           f"{time.perf_counter() - started:.0f} s (bench_audit.build_ledger)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         engine = dbmod.make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        dbmod.create_all(engine)
+        dbmod.upgrade(engine)
         with Session(engine) as session:
             populate(session, ledger, sizes)
         setup_s = time.perf_counter() - started

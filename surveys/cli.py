@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from flask import Flask, current_app, render_template
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from analysis import language
 from surveys import db as dbmod
@@ -18,7 +20,7 @@ from surveys.errors import DomainError
 from surveys.mail import backend_from_url
 from surveys.models import User
 from surveys.outbox import Rendered
-from surveys.services import admin, auth, lifecycle
+from surveys.services import admin, auth, lifecycle, retention
 from surveys.web import now, settings, token_box
 
 team_cli = AppGroup("team", help="Teams.")
@@ -28,6 +30,7 @@ policy_cli = AppGroup("policy", help="The policy register.")
 incident_cli = AppGroup("incident", help="Incidents and their surveys.")
 surveys_cli = AppGroup("surveys", help="Survey lifecycle.")
 outbox_cli = AppGroup("outbox", help="Sending queued email.")
+db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
 
 
 def _fail(exc: DomainError) -> click.ClickException:
@@ -39,12 +42,69 @@ def _session():
     return dbmod.get_session()
 
 
-@click.command("init-db")
-@with_appcontext
-def init_db() -> None:
-    """Create the tables (safe to run again)."""
-    dbmod.create_all(dbmod.get_engine(current_app))
-    click.echo("Database ready.")
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Create the database or bring it up to REVISION (default: the newest). Safe to run
+    again; a database made by the old ``init-db`` is adopted as revision 0001."""
+    before, after = dbmod.upgrade(dbmod.get_engine(current_app), revision)
+    if before == after:
+        click.echo(f"Database is at revision {after}; nothing to do.")
+    else:
+        click.echo(f"Database upgraded from {before or 'empty'} to revision {after}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Go back to REVISION (``-1``: one step). Take a backup first: a downgrade drops
+    what the newer revisions added."""
+    reached = dbmod.downgrade(dbmod.get_engine(current_app), revision)
+    click.echo(f"Database is at revision {reached or 'empty'}.")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """The database's revision and the newest one."""
+    with dbmod.get_engine(current_app).connect() as connection:
+        current = dbmod.current_revision(connection)
+    head = dbmod.head_revision()
+    state = "up to date" if current == head else "run `flask --app app db upgrade`"
+    click.echo(f"database {current or 'empty'}, newest {head}: {state}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail when the models differ from what the migrations create."""
+    differences = dbmod.differences()
+    if differences:
+        raise click.ClickException(
+            "the models differ from the migrations; add a revision (`flask --app app db "
+            "revision -m ...`):\n" + "\n".join(f"  {d}" for d in differences))
+    click.echo(f"Models and migrations agree (revision {dbmod.head_revision()}).")
+
+
+@db_cli.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+def db_backup(target: str) -> None:
+    """Copy the live SQLite database to TARGET (online: the app may keep running). For
+    PostgreSQL use pg_dump; see docs/operations.md."""
+    try:
+        pages = dbmod.backup_sqlite(dbmod.get_engine(current_app), Path(target))
+    except (ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backed up {pages} pages to {target}. The secret key is not in it: keep "
+               "AFTERCARE_SECRET_KEY (or instance/secret_key) apart, safely.")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision does.")
+@click.option("--empty", is_flag=True, help="Do not compare with the models; write by hand.")
+def db_revision(message: str, empty: bool) -> None:
+    """Write the next revision into migrations/versions, generated from the difference
+    between the models and the newest revision. Read it and edit it before committing."""
+    path = dbmod.new_revision(message, autogenerate=not empty)
+    click.echo(f"Wrote {path}; check it, then run `flask --app app db upgrade`.")
 
 
 @team_cli.command("add")
@@ -148,12 +208,15 @@ def incident_add(team, title, kind, severity, closed_at, participants) -> None:
 
 @surveys_cli.command("tick")
 def surveys_tick() -> None:
-    """Open what is due, queue reminders, close what has expired, decide ended periods."""
+    """Open what is due, queue reminders, close what has expired, decide ended periods; then
+    delete raw responses past AFTERCARE_RETENTION_DAYS."""
     report = lifecycle.tick(_session(), token_box(), now(), settings())
+    deleted = retention.apply(_session(), settings().retention_days, now())
     click.echo(f"opened {len(report.opened)}, reminders queued for {len(report.reminded)}, "
                f"closed {len(report.closed)}; periods decided: "
                f"{', '.join(report.decided.periods) or 'none'} "
-               f"({report.decided.decisions} figures, {report.decided.released} released)")
+               f"({report.decided.decisions} figures, {report.decided.released} released)"
+               + (f"; raw responses deleted {deleted}" if deleted else ""))
 
 
 @surveys_cli.command("close")
@@ -177,22 +240,24 @@ def render_email(kind: str, survey, link: str) -> Rendered:
                     html=render_template("email/survey.html", **context))
 
 
-def flush_outbox(app: Flask) -> int:
+def flush_outbox(app: Flask) -> worker.PassReport:
     config = settings()
     backend = backend_from_url(config.mail_url, config.mail_from)
     report = worker.deliver(app, _session(), backend, render_email, worker.PassReport())
-    click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
-               f"cancelled {report.cancelled}", err=True)
-    return report.sent + report.retrying
+    click.echo(report.mail_line(), err=True)
+    return report
 
 
 @outbox_cli.command("flush")
 def outbox_flush() -> None:
-    """Send what is due, once."""
+    """Send what is due, once. Exits 1 when any message could not be sent (it failed, waits
+    for a retry, or the mail server was unreachable), so that cron reports it."""
     try:
-        flush_outbox(current_app)
+        report = flush_outbox(current_app)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    if report.unsent:
+        raise SystemExit(1)
 
 
 @outbox_cli.command("run")
@@ -201,7 +266,14 @@ def outbox_run(interval: float) -> None:
     """Keep sending; stop with Ctrl-C."""
     try:
         while True:
-            flush_outbox(current_app)
+            try:
+                flush_outbox(current_app)
+            except ValueError as exc:  # a malformed AFTERCARE_MAIL
+                raise click.ClickException(str(exc)) from exc
+            except SQLAlchemyError as exc:  # the database restarting: try again next time
+                click.echo(f"database unavailable ({type(exc).__name__}); trying again",
+                           err=True)
+                dbmod.discard_session()
             time.sleep(interval)
     except KeyboardInterrupt:
         click.echo("stopped")
@@ -258,10 +330,9 @@ def init_app(app: Flask) -> None:
     from surveys import cli_api
     from surveys.demo import demo_command
 
-    app.cli.add_command(init_db)
     app.cli.add_command(lint_review)
     app.cli.add_command(demo_command)
-    for group in (team_cli, person_cli, user_cli, policy_cli, incident_cli, surveys_cli,
+    for group in (db_cli, team_cli, person_cli, user_cli, policy_cli, incident_cli, surveys_cli,
                   outbox_cli):
         app.cli.add_command(group)
     cli_api.init_app(app)

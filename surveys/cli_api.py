@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import click
 from flask import Flask, current_app
@@ -81,15 +82,20 @@ def list_keys() -> None:
               help="Seconds between passes.")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 5000),
               help="Messages per SMTP connection.")
-def worker(interval: float, batch: int) -> None:
-    """Run the survey tick and the outbox until SIGTERM (production)."""
+@click.option("--lease", default=worker_mod.LEASE.total_seconds(), show_default=True,
+              type=click.FloatRange(1), help="Seconds a claimed batch stays with this worker "
+              "if it dies; then another worker sends what it had not.")
+def worker(interval: float, batch: int, lease: float) -> None:
+    """Run the survey tick and the outbox until SIGTERM (production). Several workers may
+    run at once, on one host or several: they share the outbox without sending twice."""
     app = current_app._get_current_object()
     stop = threading.Event()
     worker_mod.install_signal_handlers(stop)
     click.echo(f"worker started (every {interval:g} s); stop with SIGTERM or Ctrl-C", err=True)
     try:
         passes = worker_mod.run(app, stop, interval, batch,
-                                echo=lambda line: click.echo(line, err=True))
+                                echo=lambda line: click.echo(line, err=True),
+                                lease=timedelta(seconds=lease))
     except ValueError as exc:  # a malformed AFTERCARE_MAIL
         raise click.ClickException(str(exc)) from exc
     click.echo(f"worker stopped after {passes} passes", err=True)

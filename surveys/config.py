@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -72,19 +73,29 @@ def parse_flag(name: str, raw: str) -> bool:
 
 
 def load_secret_key(instance_path: Path) -> str:
-    """The secret from AFTERCARE_SECRET_KEY, else one generated into instance/ once."""
-    from_env = os.environ.get("AFTERCARE_SECRET_KEY")
+    """The secret from AFTERCARE_SECRET_KEY, else one generated into instance/ once.
+
+    Several processes may start at once (gunicorn workers): the key is written to a
+    private temporary file and linked into place, so every process reads the one key that
+    won, complete. With several hosts, set AFTERCARE_SECRET_KEY on each (the same value).
+    """
+    from_env = os.environ.get(SECRET_ENV_KEY)
     if from_env:
         return from_env
     path = instance_path / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        draft = instance_path / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)  # atomic; fails if another process was first
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,9 @@ class Settings:
     pulse_window: timedelta = timedelta(days=30)
     # When False, a reminder whose half-time falls on a weekend (UTC) moves to a weekday.
     remind_on_weekends: bool = False
+    # Raw responses of surveys closed longer ago than this are deleted (sealed counts and
+    # released figures stay); None keeps them.
+    retention_days: int | None = None
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -123,9 +137,37 @@ class Settings:
             pulse_window=parse_pulse_window(str(config.get("AFTERCARE_PULSE_WINDOW", "30d"))),
             remind_on_weekends=parse_flag("AFTERCARE_REMIND_WEEKENDS",
                                           str(config.get("AFTERCARE_REMIND_WEEKENDS", "0"))),
+            retention_days=parse_retention(config.get("AFTERCARE_RETENTION_DAYS")),
         )
 
 
+def parse_trusted_proxies(raw: str | int | None) -> int:
+    """AFTERCARE_TRUSTED_PROXIES: how many reverse proxies stand in front (0 to 5)."""
+    text = str(raw if raw is not None else "0").strip() or "0"
+    try:
+        hops = int(text)
+    except ValueError:
+        raise ConfigError(f"AFTERCARE_TRUSTED_PROXIES={raw!r}: must be a whole number") from None
+    if not 0 <= hops <= 5:
+        raise ConfigError(f"AFTERCARE_TRUSTED_PROXIES={raw!r}: use 0 to 5")
+    return hops
+
+
+def parse_retention(raw: str | int | None) -> int | None:
+    """AFTERCARE_RETENTION_DAYS: keep raw responses this many days after close (unset or
+    0: keep them)."""
+    text = str(raw if raw is not None else "").strip()
+    if text in ("", "0"):
+        return None
+    if not text.isdigit():
+        raise ConfigError(f"AFTERCARE_RETENTION_DAYS={raw!r}: a whole number of days "
+                          "(0 or unset keeps raw responses)")
+    return int(text)
+
+
+# Every setting that may come from the environment. ``create_app`` reads exactly these
+# (``from_environment``), the README's configuration table lists them, and a test checks
+# that the two agree.
 ENV_KEYS = (
     "DATABASE_URL",
     "AFTERCARE_BASE_URL",
@@ -140,4 +182,29 @@ ENV_KEYS = (
     "AFTERCARE_MAX_PULSES",
     "AFTERCARE_PULSE_WINDOW",
     "AFTERCARE_REMIND_WEEKENDS",
+    "AFTERCARE_TRUSTED_PROXIES",
+    "AFTERCARE_SESSION_IDLE",
+    "AFTERCARE_SESSION_MAX",
+    "AFTERCARE_LIMIT_LOGIN",
+    "AFTERCARE_LIMIT_RESET",
+    "AFTERCARE_LIMIT_LINK",
+    "AFTERCARE_LIMIT_LINK_MISS",
+    "AFTERCARE_LIMIT_API",
+    "AFTERCARE_RETENTION_DAYS",
+    "RATELIMIT_ENABLED",
 )
+# Read by ``load_secret_key`` itself (never copied into the config mapping).
+SECRET_ENV_KEY = "AFTERCARE_SECRET_KEY"
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, object]:
+    """The settings present in ``environ``, as ``app.config`` entries.
+
+    Values stay text (each is parsed, with an error naming it, where it is used), except
+    ``RATELIMIT_ENABLED``, which Flask-Limiter takes as a boolean.
+    """
+    found: dict[str, object] = {k: environ[k] for k in ENV_KEYS if environ.get(k)}
+    if "RATELIMIT_ENABLED" in found:
+        found["RATELIMIT_ENABLED"] = parse_flag("RATELIMIT_ENABLED",
+                                                str(found["RATELIMIT_ENABLED"]))
+    return found

@@ -9,18 +9,34 @@ while a writer works. PostgreSQL is used as it comes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Constraint names as PostgreSQL gives them by default, so that a database made before the
+# migrations (by ``create_all``) and one made by them agree, and SQLite's constraints have
+# names a later migration can refer to.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+    "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
+
+
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def make_engine(url: str) -> Engine:
@@ -29,12 +45,26 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S,
+                                                  "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True)
+    # A dead connection (the server restarted) is noticed before use and replaced; a server
+    # that is down refuses within CONNECT_TIMEOUT_S, so a request fails fast with a 503
+    # instead of hanging until the web server's timeout.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if parsed.get_backend_name() == (
+        "postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, pool_timeout=CONNECT_TIMEOUT_S,
+                         connect_args=connect_args)
+
+
+# How long a writer waits for SQLite's write lock, and a connection for PostgreSQL: both
+# well under gunicorn's request timeout (gunicorn.conf.py), so that a request waiting on the
+# database gets its 503 rather than a killed worker.
+BUSY_TIMEOUT_S = 10
+CONNECT_TIMEOUT_S = 5
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -45,7 +75,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
         cursor.close()
 
@@ -78,7 +108,11 @@ def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def after_purge(engine: Engine, wait_ms: int = 2000) -> bool:
+PURGED_TABLES = ("staged_answer", "staged_comment", "ballot")
+
+
+def after_purge(engine: Engine, wait_ms: int = 2000,
+                tables: tuple[str, ...] = PURGED_TABLES) -> bool:
     """Make purged rows unrecoverable from the files: checkpoint the WAL, vacuum on PostgreSQL.
 
     SQLite's secure_delete zeroes freed pages in the database file, but in WAL mode the old
@@ -86,7 +120,7 @@ def after_purge(engine: Engine, wait_ms: int = 2000) -> bool:
     checkpoint must wait for readers still on an older snapshot; it waits at most
     ``wait_ms`` and returns False if a reader held on, in which case the next call (every
     ``surveys tick`` makes one) finishes the job. PostgreSQL keeps deleted tuples in the heap
-    until VACUUM, which cannot run inside a transaction.
+    until VACUUM (of ``tables``), which cannot run inside a transaction.
     """
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()  # outside any BEGIN: a checkpoint cannot run in one
@@ -94,14 +128,14 @@ def after_purge(engine: Engine, wait_ms: int = 2000) -> bool:
             cursor = raw.cursor()
             cursor.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
             busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             cursor.close()
         finally:
             raw.close()
         return busy == 0
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM staged_answer, staged_comment, ballot"))
+            conn.execute(text("VACUUM " + ", ".join(t for t in tables if t.isidentifier())))
     return True
 
 
@@ -128,7 +162,33 @@ def get_session() -> Session:
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
+        close_quietly(session)
+
+
+def discard_session() -> None:
+    """Drop the request's session now (after a database error), so that nothing later in
+    the request touches its dead connection; the next use makes a fresh one."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        close_quietly(session)
+
+
+def close_quietly(session: Session) -> None:
+    """Close a session whose connection may be dead (the database restarted under it).
+
+    Closing rolls back; on a dead connection that raises, which must not turn a finished
+    request into a server error: the connection is invalidated instead, and the pool opens
+    a new one on next use.
+    """
+    try:
         session.close()
+    except DBAPIError as exc:
+        log.warning("database connection lost while closing a session (%s); discarded",
+                    type(exc.orig).__name__)
+        try:
+            session.invalidate()
+        except DBAPIError:  # pragma: no cover - nothing more to release
+            pass
 
 
 @contextmanager
@@ -138,10 +198,186 @@ def session_scope(app: Flask) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.close()
+        close_quietly(session)
 
 
-def create_all(engine: Engine) -> None:
-    from surveys import models  # noqa: F401  (registers the tables)
+def metadata() -> MetaData:
+    """Every table of the application (importing the models registers them)."""
+    from surveys import models  # noqa: F401
 
-    Base.metadata.create_all(engine)
+    return Base.metadata
+
+
+# --- migrations (Alembic; revisions in migrations/versions, see docs/operations.md) -------
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The first revision: the schema as ``create_all`` made it before migrations existed.
+BASELINE = "0001"
+_VERSION_TABLE = "alembic_version"
+_MIGRATION_LOCK = 0x4166_7465_7200  # PostgreSQL advisory lock key, any fixed number
+
+
+def alembic_config(connection: Connection | None = None):
+    """An Alembic configuration for ``migrations/``; with ``connection``, env.py migrates
+    over it (otherwise over the engine of a freshly created app)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision in ``migrations/versions`` (one head, or an error naming them)."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads ({', '.join(sorted(heads))}): "
+                           "give the newer revision the other one as down_revision")
+    return heads[0]
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision a database is at; None for an empty one (or one made by create_all)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for Alembic.
+
+    On SQLite, foreign keys are off while migrating (a batch migration copies a table,
+    drops it and renames the copy, which must not cascade or fail), and checked after.
+    The pragma is ignored inside a transaction, so it is set before the BEGIN.
+    """
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if engine.dialect.name == "postgresql":  # one migrator at a time
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                       {"key": _MIGRATION_LOCK})
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"migration left a broken foreign key in {broken[0]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Create or upgrade the database to ``revision``; return (before, after).
+
+    A database made by ``create_all`` before migrations existed has the tables but no
+    version: it is marked as the baseline revision first, then upgraded like any other.
+    """
+    from alembic import command
+
+    with _migrating(engine) as connection:
+        before = current_revision(connection)
+        if before is None and inspect(connection).has_table("survey"):
+            command.stamp(alembic_config(connection), BASELINE)
+            before = BASELINE
+        command.upgrade(alembic_config(connection), revision)
+        after = current_revision(connection) or ""
+    return before, after
+
+
+def downgrade(engine: Engine, revision: str) -> str | None:
+    """Downgrade to ``revision`` (``"-1"``: one step); return the revision reached."""
+    from alembic import command
+
+    with _migrating(engine) as connection:
+        command.downgrade(alembic_config(connection), revision)
+        return current_revision(connection)
+
+
+def differences(engine: Engine | None = None) -> list[str]:
+    """What autogenerate would change: the models compared with a database at the newest
+    revision (``engine``, or a scratch SQLite database migrated for the purpose). Empty when
+    models and migrations agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with _scratch(engine) as target:
+        upgrade(target)
+        with target.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return [repr(diff) for diff in compare_metadata(context, metadata())]
+
+
+def new_revision(message: str, autogenerate: bool = True) -> Path:
+    """Write the next revision (``0002``, ``0003``, ...) after the newest one, generated
+    from the models against a scratch database at the newest revision."""
+    from alembic import command
+
+    number = int(head_revision()) + 1
+    with _scratch(None) as target:
+        upgrade(target)
+        with target.connect() as connection:
+            script = command.revision(alembic_config(connection), message=message,
+                                      autogenerate=autogenerate, rev_id=f"{number:04d}")
+    return Path(script.path)  # type: ignore[union-attr]
+
+
+@contextmanager
+def _scratch(engine: Engine | None) -> Iterator[Engine]:
+    if engine is not None:
+        yield engine
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = make_engine(f"sqlite:///{Path(folder) / 'scratch.db'}")
+        try:
+            yield scratch
+        finally:
+            scratch.dispose()
+
+
+def backup_sqlite(engine: Engine, target: Path) -> int:
+    """Copy a live SQLite database to ``target`` with SQLite's online backup (consistent
+    while the app and the worker keep writing); return the number of pages copied.
+
+    The copy is checkpointed into one file (no ``-wal``) and keeps ``secure_delete``'s
+    zeroed pages: it holds what the live database holds, nothing purged.
+    """
+    import sqlite3
+
+    if engine.dialect.name != "sqlite":
+        raise ValueError("online backup here is for SQLite; use pg_dump for PostgreSQL "
+                         "(docs/operations.md)")
+    if target.exists():
+        raise FileExistsError(f"{target} exists; choose a new file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    raw = engine.raw_connection()
+    try:
+        source = raw.driver_connection
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy, pages=256)
+            pages = copy.execute("PRAGMA page_count").fetchone()[0]
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+    finally:
+        raw.close()
+    target.chmod(0o600)
+    return int(pages)
+
+
+def drop_everything(engine: Engine) -> None:
+    """Drop every table of the application and the migration version (``demo --reset``)."""
+    metadata().drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE IF EXISTS {_VERSION_TABLE}"))

@@ -116,8 +116,8 @@ def demo_command(reset: bool, no_mail: bool) -> None:
     """Load a demo organisation: teams, people, accounts, six months of incidents."""
     engine = dbmod.get_engine(current_app)
     if reset:
-        dbmod.Base.metadata.drop_all(engine)
-    dbmod.create_all(engine)
+        dbmod.drop_everything(engine)
+    dbmod.upgrade(engine)
     session = dbmod.get_session()
     if session.scalar(select(Survey.id).limit(1)) is not None:
         raise click.ClickException("The database already holds data; use --reset to start over.")

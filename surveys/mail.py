@@ -31,7 +31,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -226,6 +226,9 @@ class Outcome:
     status: Status
     code: int | None = None
     reason: str = ""
+    # False when the message never reached a server (no connection, sender refused): the
+    # trouble is the server's or the configuration's, not the message's.
+    attempted: bool = True
 
     @property
     def sent(self) -> bool:
@@ -329,6 +332,12 @@ class MailBackend(abc.ABC):
     def send_batch(self, mails: Sequence[Mail]) -> list[Outcome]:
         """Send ``mails``; return their outcomes in order."""
 
+    def send_each(self, mails: Sequence[Mail]) -> Iterator[Outcome]:
+        """Send ``mails``, yielding each outcome as soon as it is known, so the caller can
+        record it before the next message goes (the outbox does). Stopping the iteration
+        early sends nothing more. Backends that can stream override this."""
+        yield from self.send_batch(mails)
+
     def send(self, mail: Mail) -> None:
         """Send one mail; raise :class:`TemporaryFailure` or :class:`PermanentFailure`."""
         error = self.send_batch([mail])[0].error()
@@ -355,11 +364,13 @@ class ConsoleBackend(MailBackend):
     """
 
     def send_batch(self, mails: Sequence[Mail]) -> list[Outcome]:
-        outcomes = []
+        return list(self.send_each(mails))
+
+    def send_each(self, mails: Sequence[Mail]) -> Iterator[Outcome]:
         for mail in mails:
             built = self._build(mail)
             if isinstance(built, Outcome):
-                outcomes.append(built)
+                yield built
                 continue
             lines = ["----- aftercare mail (console backend) -----"]
             lines += [
@@ -374,8 +385,7 @@ class ConsoleBackend(MailBackend):
             print("\n".join(lines), file=sys.stdout, flush=True)
             outcome = Outcome(mail.message_id, Status.SENT)
             _log_outcome(outcome)
-            outcomes.append(outcome)
-        return outcomes
+            yield outcome
 
     def __repr__(self) -> str:
         return "ConsoleBackend()"
@@ -402,11 +412,13 @@ class FileBackend(MailBackend):
             return self._last_ns
 
     def send_batch(self, mails: Sequence[Mail]) -> list[Outcome]:
-        outcomes = []
+        return list(self.send_each(mails))
+
+    def send_each(self, mails: Sequence[Mail]) -> Iterator[Outcome]:
         for mail in mails:
             built = self._build(mail)
             if isinstance(built, Outcome):
-                outcomes.append(built)
+                yield built
                 continue
             try:
                 self._write(mail, built.as_bytes(policy=email.policy.SMTP))
@@ -417,8 +429,7 @@ class FileBackend(MailBackend):
             else:
                 outcome = Outcome(mail.message_id, Status.SENT)
             _log_outcome(outcome)
-            outcomes.append(outcome)
-        return outcomes
+            yield outcome
 
     def _write(self, mail: Mail, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -534,7 +545,11 @@ class SMTPBackend(MailBackend):
         it; its Message-ID makes a duplicate recognisable) and the backend reconnects once
         for the rest.
         """
-        outcomes: list[Outcome] = []
+        return list(self.send_each(mails))
+
+    def send_each(self, mails: Sequence[Mail]) -> Iterator[Outcome]:
+        """As :meth:`send_batch`, one outcome at a time (see :meth:`MailBackend.send_each`);
+        the connection is closed when the iteration ends or is stopped."""
         conn: smtplib.SMTP | None = None
         reconnects_left = 1
         connected_before = False
@@ -542,20 +557,20 @@ class SMTPBackend(MailBackend):
             for index, mail in enumerate(mails):
                 built = self._build(mail)
                 if isinstance(built, Outcome):
-                    outcomes.append(built)
+                    yield built
                     continue
                 if conn is not None and conn.sock is None:  # closed by a 421 or a failed RSET
                     conn = None
                 if conn is None:
                     if connected_before and reconnects_left == 0:
-                        self._fail_rest(mails[index:], "connection lost", outcomes)
+                        yield from self._fail_rest(mails[index:], "connection lost")
                         break
                     if connected_before:
                         reconnects_left -= 1
                     try:
                         conn = self._connect()
                     except (OSError, smtplib.SMTPException) as exc:
-                        self._fail_rest(mails[index:], self._connect_failure(exc), outcomes)
+                        yield from self._fail_rest(mails[index:], self._connect_failure(exc))
                         break
                     connected_before = True
                 try:
@@ -565,26 +580,26 @@ class SMTPBackend(MailBackend):
                     # so stop here and keep everything for a later try.
                     reason = f"sender refused: {exc.smtp_code} {_scrub(exc.smtp_error)}"
                     log.error("smtp server refused the sender (AFTERCARE_MAIL_FROM): %s", reason)
-                    self._fail_rest(mails[index:], reason, outcomes)
+                    yield from self._fail_rest(mails[index:], reason)
                     break
                 if not alive:
                     conn.close()
                     conn = None
                 _log_outcome(outcome)
-                outcomes.append(outcome)
+                yield outcome
         finally:
             if conn is not None:
                 try:
                     conn.quit()
                 except (OSError, smtplib.SMTPException):
                     conn.close()
-        return outcomes
 
-    def _fail_rest(self, rest: Sequence[Mail], reason: str, outcomes: list[Outcome]) -> None:
+    def _fail_rest(self, rest: Sequence[Mail], reason: str) -> Iterator[Outcome]:
+        """The rest of the batch never reached the server: temporary, not attempted."""
         for mail in rest:
-            outcome = Outcome(mail.message_id, Status.TEMPORARY, None, reason)
+            outcome = Outcome(mail.message_id, Status.TEMPORARY, None, reason, attempted=False)
             _log_outcome(outcome)
-            outcomes.append(outcome)
+            yield outcome
 
     def _send_one(self, conn: smtplib.SMTP, mail: Mail, msg: EmailMessage) -> tuple[Outcome, bool]:
         """Send one message; return its outcome and whether the connection is still usable.

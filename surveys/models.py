@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -329,12 +330,25 @@ class SealedCount(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
-OUTBOX_STATES = ("pending", "sent", "failed", "cancelled")
+class OutboxStatus(StrEnum):
+    """Where an email is in the outbox (stored as these strings)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class OutboxMessage(Base):
     """An email to send. The body is rendered at send time, so no link (and no token) is
-    ever stored here."""
+    ever stored here.
+
+    A sender claims due rows (``status = "sending"``, its random ``claim``, a lease until
+    ``lease_until``) in one short transaction and records each outcome as soon as the mail
+    server answers; rows of a sender that died go back to the queue when the lease runs
+    out (surveys/outbox.py).
+    """
 
     __tablename__ = "outbox_message"
 
@@ -342,12 +356,14 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), index=True)
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     invitation: Mapped[Invitation | None] = relationship()
 

@@ -7,10 +7,10 @@ See docs/security.md for the rules and how each is tested.
 
 from __future__ import annotations
 
+import json
 import logging
-import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -20,19 +20,22 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 from analysis import periods
-from surveys.config import ConfigError, Settings, parse_duration
-from surveys.db import get_session
+from surveys.config import Settings, parse_duration, parse_trusted_proxies
+from surveys.db import discard_session, get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from surveys.models import MAX_ID, User
 from surveys.services.admin import SLUG_PATTERN
 from surveys.tokens import TokenBox
 
 csrf = CSRFProtect()
+log = logging.getLogger(__name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see this page."
@@ -70,18 +73,26 @@ LIMIT_DEFAULTS = {
 _TOKEN_PATH = re.compile(r"/(s|password/reset|optout)/[^\s\"?]+")
 
 
+def mask_links(text: str) -> str:
+    """``/s/<token>`` (and reset and opt-out links) as ``/s/[link]``."""
+    return _TOKEN_PATH.sub(r"/\1/[link]", text)
+
+
 class MaskSurveyLinks(logging.Filter):
     """Access logs never carry a token: ``/s/<token>`` becomes ``/s/[link]``, and the same
     for ``/password/reset/<token>`` and ``/optout/<token>``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
+        if isinstance(record.args, Mapping):  # gunicorn's access log: a dict of atoms
+            record.args = {k: mask_links(v) if isinstance(v, str) else v
+                           for k, v in record.args.items()}
+        elif record.args:
             record.args = tuple(
-                _TOKEN_PATH.sub(r"/\1/[link]", a) if isinstance(a, str) else a
+                mask_links(a) if isinstance(a, str) else a
                 for a in (record.args if isinstance(record.args, tuple) else (record.args,))
             )
         if isinstance(record.msg, str):
-            record.msg = _TOKEN_PATH.sub(r"/\1/[link]", record.msg)
+            record.msg = mask_links(record.msg)
         return True
 
 
@@ -207,14 +218,7 @@ def _trust_proxies(app: Flask) -> None:
     """Behind a reverse proxy, AFTERCARE_TRUSTED_PROXIES=1 (the number of proxies in front)
     makes the client address (for rate limits) and the scheme come from X-Forwarded-*;
     without it every client would share the proxy's address and its limits."""
-    raw = app.config.get("AFTERCARE_TRUSTED_PROXIES") or os.environ.get(
-        "AFTERCARE_TRUSTED_PROXIES") or "0"
-    try:
-        hops = int(raw)
-    except ValueError:
-        raise ConfigError(f"AFTERCARE_TRUSTED_PROXIES={raw!r}: must be a whole number") from None
-    if not 0 <= hops <= 5:
-        raise ConfigError(f"AFTERCARE_TRUSTED_PROXIES={raw!r}: use 0 to 5")
+    hops = parse_trusted_proxies(app.config.get("AFTERCARE_TRUSTED_PROXIES"))
     if hops and not isinstance(app.wsgi_app, ProxyFix):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
@@ -275,6 +279,26 @@ def cache_control(response):
     return response
 
 
+RETRY_AFTER_S = 5
+
+
+def database_unavailable_response():
+    """503 with Retry-After: JSON under /api/, a page that renders without the database
+    (no account lookup, no flashed messages) elsewhere."""
+    message = ("Aftercare cannot reach its database just now. Nothing was lost: "
+               "please try again in a minute.")
+    if request.path.startswith("/api/"):
+        response = current_app.response_class(
+            json.dumps({"error": {"code": "database_unavailable", "message": message,
+                                  "fields": {}}}), status=503, mimetype="application/json")
+    else:
+        response = current_app.response_class(
+            render_template("errors/unavailable.html", message=message), status=503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 _DOMAIN_PAGES = {
     Forbidden: (403, "Not your team"),
     NotFound: (404, "Not found"),
@@ -290,7 +314,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     for key, default in (("AFTERCARE_SESSION_IDLE", "30m"), ("AFTERCARE_SESSION_MAX", "12h")):
-        value = app.config.get(key) or os.environ.get(key) or default
+        value = app.config.get(key) or default
         app.config[key] = value if isinstance(value, timedelta) else parse_duration(key, value)
     _trust_proxies(app)
     app.extensions["aftercare.limiter"] = make_limiter(app)
@@ -347,6 +371,18 @@ def init_app(app: Flask) -> None:
                               "message": error.description, "fields": {}}}, error.code
         return render_template("errors/error.html", status=error.code, title=error.name,
                                message=error.description), error.code
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(error: Exception):
+        """The database is unreachable (restarting, down, or SQLite locked past the busy
+        timeout): a clear 503 that asks to try again, never a 500. Nothing was stored by the
+        failed transaction. The session is dropped; the pool replaces dead connections."""
+        orig = getattr(error, "orig", None) or error
+        log.warning("database unavailable: %s", type(orig).__name__)
+        discard_session()
+        return database_unavailable_response()
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):

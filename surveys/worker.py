@@ -15,14 +15,15 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from surveys import db as dbmod
 from surveys.mail import MailBackend, backend_from_url
-from surveys.outbox import FlushReport, Renderer, flush
-from surveys.services import checkin, lifecycle
+from surveys.outbox import LEASE, FlushReport, Renderer, flush
+from surveys.services import checkin, lifecycle, retention
 from surveys.web import now, settings, token_box
 
 log = logging.getLogger(__name__)
@@ -37,47 +38,65 @@ class PassReport:
     retrying: int = 0
     failed: int = 0
     cancelled: int = 0
+    deferred: int = 0
+    deleted: int = 0  # raw responses past AFTERCARE_RETENTION_DAYS
 
     def add(self, report: FlushReport) -> None:
         self.sent += report.sent
         self.retrying += report.retrying
         self.failed += report.failed
         self.cancelled += report.cancelled
+        self.deferred += report.deferred
+
+    @property
+    def unsent(self) -> int:
+        return self.retrying + self.failed + self.deferred
+
+    def mail_line(self) -> str:
+        line = (f"mail sent {self.sent}, retrying {self.retrying}, failed {self.failed}, "
+                f"cancelled {self.cancelled}")
+        if self.deferred:
+            line += f", waiting for the mail server {self.deferred}"
+        return line
 
 
 def deliver(app: Flask, session: Session, backend: MailBackend, render: Renderer,
-            report: PassReport, batch: int = 500, max_batches: int = 1000) -> PassReport:
+            report: PassReport, batch: int = 500, max_batches: int = 1000,
+            lease: timedelta = LEASE) -> PassReport:
     """Send every due email: outbox batches until none is due (at most ``max_batches``),
     then the check-in requests of closed surveys, one batch per survey. The one sending path
-    of ``outbox flush``, ``outbox run`` and the worker."""
+    of ``outbox flush``, ``outbox run`` and the worker. Several of these may run at once,
+    in several processes or hosts: each batch is claimed (see ``surveys.outbox.flush``)."""
     config = settings()
     secret = app.config["SECRET_KEY"]
     for _ in range(max_batches):
         flushed = flush(session, backend, token_box(), render, config.base_url, secret, now(),
-                        limit=batch)
+                        limit=batch, lease=lease)
         report.add(flushed)
-        if flushed.handled < batch:
-            break
+        if flushed.handled < batch or flushed.deferred or flushed.abandoned:
+            break  # nothing more is due, the server is unreachable, or another took over
     checkin.send_due(session, backend, checkin.ContactBox(secret), config, secret, now())
     return report
 
 
 def one_pass(app: Flask, backend: MailBackend, render: Renderer, batch: int = 500,
-             max_batches: int = 1000) -> PassReport:
-    """One tick, then every due email (see :func:`deliver`)."""
+             max_batches: int = 1000, lease: timedelta = LEASE) -> PassReport:
+    """One tick, then every due email (see :func:`deliver`), then the retention of raw
+    responses (``AFTERCARE_RETENTION_DAYS``)."""
     report = PassReport()
     with app.app_context():
         with dbmod.session_scope(app) as session:
             ticked = lifecycle.tick(session, token_box(), now(), settings())
             report.opened, report.reminded, report.closed = (
                 len(ticked.opened), len(ticked.reminded), len(ticked.closed))
-            deliver(app, session, backend, render, report, batch, max_batches)
+            deliver(app, session, backend, render, report, batch, max_batches, lease)
+            report.deleted = retention.apply(session, settings().retention_days, now())
     return report
 
 
 def run(app: Flask, stop: threading.Event, interval: float = 10.0, batch: int = 500,
         render: Renderer | None = None, backend: MailBackend | None = None,
-        echo: Callable[[str], None] = print) -> int:
+        echo: Callable[[str], None] = print, lease: timedelta = LEASE) -> int:
     """Run passes until ``stop`` is set; return the number of passes."""
     if render is None:
         from surveys.cli import render_email as render
@@ -88,14 +107,14 @@ def run(app: Flask, stop: threading.Event, interval: float = 10.0, batch: int = 
     passes = 0
     while not stop.is_set():
         try:
-            report = one_pass(app, backend, render, batch)
-        except Exception:  # keep serving: the next pass tries again
+            report = one_pass(app, backend, render, batch, lease=lease)
+        except Exception:  # keep serving (the database may be restarting): try again later
             log.exception("worker pass failed")
         else:
             if any(vars(report).values()):
                 echo(f"opened {report.opened}, reminders {report.reminded}, closed "
-                     f"{report.closed}; mail sent {report.sent}, retrying {report.retrying}, "
-                     f"failed {report.failed}, cancelled {report.cancelled}")
+                     f"{report.closed}; {report.mail_line()}"
+                     + (f"; raw responses deleted {report.deleted}" if report.deleted else ""))
         passes += 1
         stop.wait(interval)
     return passes

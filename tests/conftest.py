@@ -3,13 +3,18 @@ its client and CLI runner, and small helpers that act like the people who use Af
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app import create_app
 from smtp_support import start_server  # noqa: F401  (fixture: a scripted SMTP server)
@@ -19,6 +24,7 @@ from surveys.config import Settings
 from surveys.tokens import TokenBox
 
 POSTGRES_URL = os.environ.get("AFTERCARE_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("AFTERCARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -79,8 +85,69 @@ def postgres_schema() -> Iterator[str]:
         admin_engine.dispose()
 
 
+_TEMPLATE: dict[str, Path] = {}
+
+
+def migrated_sqlite_template() -> Path:
+    """A SQLite file migrated to the newest revision once per test session; each test's
+    database starts as a copy of it (a file copy instead of running every migration)."""
+    if "path" not in _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="aftercare-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "template.db"
+        engine = dbmod.make_engine(f"sqlite:///{path}")
+        try:
+            dbmod.upgrade(engine)
+            with engine.connect() as connection:  # everything in the main file, no -wal
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            engine.dispose()
+        _TEMPLATE["path"] = path
+    return _TEMPLATE["path"]
+
+
+def migrate(database_url: str) -> None:
+    """Bring a test database to the newest revision, the way `db upgrade` does: a new
+    SQLite file is copied from the migrated template, anything else is migrated."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        target = Path(url.database)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(migrated_sqlite_template(), target)
+            return
+    engine = dbmod.make_engine(database_url)
+    try:
+        dbmod.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """A fresh database URL, once on SQLite and once on PostgreSQL (not migrated)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'aftercare.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Redis must be reachable in CI; locally the test is skipped when it is not."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is not reachable in CI: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable")
+    return REDIS_URL
+
+
 def make_app(database_url: str, **config):
-    app = create_app({
+    migrate(database_url)
+    return create_app({
         "TESTING": True,
         "SECRET_KEY": SECRET,
         "DATABASE_URL": database_url,
@@ -88,8 +155,6 @@ def make_app(database_url: str, **config):
         "AFTERCARE_OPEN_DELAY": "0",
         **config,
     })
-    dbmod.create_all(dbmod.get_engine(app))
-    return app
 
 
 @pytest.fixture

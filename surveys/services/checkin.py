@@ -150,9 +150,12 @@ def send_due(session: Session, backend: MailBackend, box: ContactBox, settings: 
 
 
 def _due(session: Session) -> list[CheckinRequest]:
+    """Undelivered requests of closed surveys, locked for this sender: another worker
+    (PostgreSQL) skips them rather than sending the same batch again."""
     return list(session.scalars(
         select(CheckinRequest).join(Survey, Survey.id == CheckinRequest.survey_id)
-        .where(Survey.status == SurveyStatus.CLOSED, CheckinRequest.delivered.is_(False))))
+        .where(Survey.status == SurveyStatus.CLOSED, CheckinRequest.delivered.is_(False))
+        .with_for_update(skip_locked=True, of=CheckinRequest)))
 
 
 def _mail(settings: Settings, survey: Survey, contacts: list[str], seed: str) -> Mail:

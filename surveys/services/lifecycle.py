@@ -31,6 +31,7 @@ from surveys.models import (
     Incident,
     Invitation,
     OutboxMessage,
+    OutboxStatus,
     Person,
     Response,
     SealedCount,
@@ -510,8 +511,8 @@ def _seal(session: Session, survey: Survey, closed_at: datetime) -> None:
     )
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.survey_id == survey_id, OutboxMessage.status == "pending")
-        .values(status="cancelled", last_error="survey closed before sending")
+        .where(OutboxMessage.survey_id == survey_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED, last_error="survey closed before sending")
     )
     survey.status = SurveyStatus.CLOSED
     survey.respondents = len(staged)
@@ -537,7 +538,11 @@ def tick(session: Session, box: TokenBox, now: datetime, settings: Settings) -> 
     ).all()
     session.rollback()
     for survey_id in due:
-        open_survey(session, survey_id, box, now)
+        try:
+            open_survey(session, survey_id, box, now)
+        except Conflict:  # another worker opened it first (its row lock made us wait)
+            session.rollback()
+            continue
         report.opened.append(survey_id)
     remind = session.scalars(
         select(Survey.id).where(
@@ -555,8 +560,8 @@ def tick(session: Session, box: TokenBox, now: datetime, settings: Settings) -> 
     ).all()
     session.rollback()
     for survey_id in expired:
-        close_survey(session, survey_id, now)
-        report.closed.append(survey_id)
+        if close_survey(session, survey_id, now).closed_at >= now:
+            report.closed.append(survey_id)  # else another worker had closed it
     report.decided = decisions.run(session, now, settings.min_group, settings.pool_period)
     return report
 
@@ -585,8 +590,8 @@ def opt_out(session: Session, person_id: int) -> Person | None:
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.invitation_id.in_(invitation_ids),
-               OutboxMessage.status == "pending")
-        .values(status="cancelled", last_error="recipient opted out")
+               OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED, last_error="recipient opted out")
     )
     session.commit()
     return person

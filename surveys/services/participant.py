@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from surveys import items
 from surveys.db import begin_write
 from surveys.errors import InvalidInput, SurveyNotOpen, TokenSpent, TokenUnknown
-from surveys.models import Ballot, StagedAnswer, StagedComment, Survey, SurveyStatus
+from surveys.models import (
+    Ballot,
+    Incident,
+    StagedAnswer,
+    StagedComment,
+    Survey,
+    SurveyStatus,
+    random_id,
+)
 
 
 @dataclass(frozen=True)
@@ -25,19 +33,51 @@ class Submission:
 
 @dataclass(frozen=True)
 class BallotView:
-    survey: Survey
+    """What the participant pages need to know about a link: its survey and whether it is
+    spent (one light query; no ORM objects on the hot path)."""
+
+    survey_id: int
+    status: str
     spent: bool
+    practices: tuple[str, ...]
+    title: str
+    min_group: int
+
+
+# The statements of the participant pages, built once (building a statement costs more than
+# running it on these small tables); executed on the session's connection.
+_FIND = (select(Survey.id, Survey.status, Ballot.spent, Survey.practice_ids, Incident.title,
+                Survey.min_group)
+         .join(Survey, Survey.id == Ballot.survey_id)
+         .join(Incident, Incident.id == Survey.incident_id)
+         .where(Ballot.token_hash == bindparam("token_hash")))
+_LOCK_OPEN = (select(Survey.id, Survey.status, Survey.practice_ids)
+              .join(Ballot, Ballot.survey_id == Survey.id)
+              .where(Ballot.token_hash == bindparam("token_hash"))
+              .with_for_update(read=True, of=Survey))
+_SPEND = (update(Ballot)
+          .where(Ballot.token_hash == bindparam("b_hash"),
+                 Ballot.survey_id == bindparam("b_survey"), Ballot.spent.is_(False))
+          .values(spent=True))
+_STAGE_ANSWER = insert(StagedAnswer)
+_STAGE_COMMENT = insert(StagedComment)
+_NO_ANSWERS = dict.fromkeys(items.ANSWER_IDS)
 
 
 def find_ballot(session: Session, token_hash: str) -> BallotView:
     """The survey a token hash belongs to; ``TokenUnknown`` when there is none."""
-    row = session.execute(
-        select(Ballot.spent, Survey).join(Survey, Survey.id == Ballot.survey_id)
-        .where(Ballot.token_hash == token_hash)
-    ).first()
+    row = session.connection().execute(_FIND, {"token_hash": token_hash}).first()
     if row is None:
         raise TokenUnknown()
-    return BallotView(survey=row.Survey, spent=row.spent)
+    return BallotView(row[0], row[1], bool(row[2]), tuple(row[3].split()), row[4], row[5])
+
+
+def survey_for_form(session: Session, survey_id: int) -> Survey:
+    """The survey with its incident, to render its form."""
+    survey = session.get(Survey, survey_id, options=[joinedload(Survey.incident)])
+    if survey is None:
+        raise TokenUnknown()
+    return survey
 
 
 def survey_status(session: Session, survey_id: int) -> str | None:
@@ -102,36 +142,57 @@ def submit(session: Session, token_hash: str, submission: Submission) -> None:
     survey row is share-locked so that a concurrent close waits for this transaction (and a
     submit after close sees the survey closed).
     """
-    begin_write(session)
-    survey_id = session.scalar(select(Ballot.survey_id).where(Ballot.token_hash == token_hash))
-    if survey_id is None:
-        session.rollback()
-        raise TokenUnknown()
-    survey = session.scalar(
-        select(Survey).where(Survey.id == survey_id).with_for_update(read=True)
-    )
-    if survey is None or not survey.is_open:
-        status = survey.status if survey is not None else SurveyStatus.CLOSED
-        session.rollback()
-        raise SurveyNotOpen(status)
-    asked = set(survey.practices)
-    extra = [a for a in submission.answers if a in items.PRACTICE_IDS and a not in asked]
+    survey_id, practices = _lock_open_survey(session, token_hash)
+    extra = [a for a in submission.answers if a in items.PRACTICE_IDS and a not in practices]
     if extra:
         session.rollback()
         raise InvalidInput("Some answers need another look.",
                            {a: "This question is not part of this survey." for a in extra})
-    spent = session.execute(
-        update(Ballot)
-        .where(Ballot.token_hash == token_hash, Ballot.survey_id == survey_id,
-               Ballot.spent.is_(False))
-        .values(spent=True)
-        .execution_options(synchronize_session=False)
-    )
+    _spend_and_stage(session, token_hash, survey_id, submission)
+
+
+def answer(session: Session, token_hash: str, form: Mapping[str, str]) -> int:
+    """Check the posted form against the link's survey and submit it, in one transaction
+    (what ``POST /s`` does); return the survey's id.
+
+    Raises ``TokenUnknown``, ``SurveyNotOpen``, ``TokenSpent`` or ``InvalidInput`` (with
+    nothing stored).
+    """
+    survey_id, practices = _lock_open_survey(session, token_hash)
+    try:
+        submission = parse_submission(form, practices)
+    except InvalidInput:
+        session.rollback()
+        raise
+    _spend_and_stage(session, token_hash, survey_id, submission)
+    return survey_id
+
+
+def _lock_open_survey(session: Session, token_hash: str) -> tuple[int, tuple[str, ...]]:
+    """Begin the write transaction; the link's open survey (id, practices asked), its row
+    share-locked on PostgreSQL. Rolls back and raises when there is none."""
+    begin_write(session)
+    row = session.connection().execute(_LOCK_OPEN, {"token_hash": token_hash}).first()
+    if row is None:
+        session.rollback()
+        raise TokenUnknown()
+    if row[1] != SurveyStatus.OPEN:
+        session.rollback()
+        raise SurveyNotOpen(row[1])
+    return row[0], tuple(row[2].split())
+
+
+def _spend_and_stage(session: Session, token_hash: str, survey_id: int,
+                     submission: Submission) -> None:
+    connection = session.connection()
+    spent = connection.execute(_SPEND, {"b_hash": token_hash, "b_survey": survey_id})
     if spent.rowcount != 1:
         session.rollback()
         raise TokenSpent()
-    session.add(StagedAnswer(survey_id=survey_id, involvement=submission.involvement,
-                             **submission.answers))
+    connection.execute(_STAGE_ANSWER, {
+        **_NO_ANSWERS, **submission.answers, "id": random_id(), "survey_id": survey_id,
+        "involvement": submission.involvement})
     if submission.comment:
-        session.add(StagedComment(survey_id=survey_id, body=submission.comment))
+        connection.execute(_STAGE_COMMENT, {"id": random_id(), "survey_id": survey_id,
+                                            "body": submission.comment})
     session.commit()

@@ -12,6 +12,7 @@ with valid links behind one address are never locked out by someone else's misse
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import generate_csrf
 
 from surveys import items
 from surveys.db import get_session
@@ -64,13 +65,36 @@ def _current_hash() -> str | None:
     return value if isinstance(value, str) and looks_like_hash(value) else None
 
 
-def _render_form(survey, errors=None, values=None, status=200):
+def _render_form(survey, errors=None, values=None, status=200, csrf=None):
     practices = tuple(items.PRACTICE_BY_ID[p] for p in survey.practices
                       if p in items.PRACTICE_BY_ID)
+    extra = {"csrf_token": csrf} if csrf is not None else {}
     return render_template(
         "participant/form.html", survey=survey, items=items, practices=practices,
-        errors=errors or {}, values=values or {},
+        errors=errors or {}, values=values or {}, **extra,
     ), status
+
+
+# The blank form of an open survey is the same page for every participant but for its CSRF
+# field: it is rendered once per process and survey, with a placeholder there. Only for
+# visitors without an account session or flashed messages (those pages differ per person).
+_FORM_CACHE: dict[tuple, str] = {}
+_FORM_CACHE_SIZE = 64
+_CSRF_PLACEHOLDER = "csrf-placeholder-5f1c0e"
+
+
+def _blank_form(ballot: service.BallotView):
+    if "_user_id" in session or "_flashes" in session:
+        return _render_form(service.survey_for_form(get_session(), ballot.survey_id))
+    key = (ballot.survey_id, ballot.title, ballot.practices, ballot.min_group)
+    page = _FORM_CACHE.get(key)
+    if page is None:
+        survey = service.survey_for_form(get_session(), ballot.survey_id)
+        page = _render_form(survey, csrf=lambda: _CSRF_PLACEHOLDER)[0]
+        if len(_FORM_CACHE) >= _FORM_CACHE_SIZE:
+            _FORM_CACHE.clear()
+        _FORM_CACHE[key] = page
+    return page.replace(_CSRF_PLACEHOLDER, generate_csrf())
 
 
 @bp.get("/s")
@@ -84,10 +108,11 @@ def form():
         return _miss()
     if ballot.spent:
         return render_template("participant/already.html"), 409
-    if not ballot.survey.is_open:
-        return render_template("participant/not_open.html", closed=ballot.survey.is_closed), 409
-    session[SURVEY_KEY] = ballot.survey.id
-    return _render_form(ballot.survey)
+    if ballot.status != SurveyStatus.OPEN:
+        return render_template("participant/not_open.html",
+                               closed=ballot.status == SurveyStatus.CLOSED), 409
+    session[SURVEY_KEY] = ballot.survey_id
+    return _blank_form(ballot)
 
 
 @bp.post("/s")
@@ -97,14 +122,9 @@ def submit():
         return _miss()
     db = get_session()
     try:
-        ballot = service.find_ballot(db, token_hash)
-    except TokenUnknown:
-        return _closed_or_not_valid()
-    survey = ballot.survey
-    try:
-        submission = service.parse_submission(request.form, survey.practices)
-        service.submit(db, token_hash, submission)
+        survey_id = service.answer(db, token_hash, request.form)
     except InvalidInput as exc:
+        survey = service.survey_for_form(db, service.find_ballot(db, token_hash).survey_id)
         return _render_form(survey, exc.fields, request.form, status=400)
     except TokenSpent:
         return render_template("participant/already.html"), 409
@@ -116,7 +136,7 @@ def submit():
     session.pop(SESSION_KEY, None)
     session.pop(SURVEY_KEY, None)
     if settings().support_contact:  # one-time right to ask for a check-in; not stored
-        session[checkin.SESSION_KEY] = {"survey": survey.id, "nonce": checkin.new_nonce()}
+        session[checkin.SESSION_KEY] = {"survey": survey_id, "nonce": checkin.new_nonce()}
     return redirect(url_for("participant.thanks"), code=303)
 
 

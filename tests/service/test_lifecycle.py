@@ -33,8 +33,7 @@ def submit(db, token, **answers):
                              "lead_shared")}
     form["involvement"] = "direct"
     form.update(answers)
-    survey = participant.find_ballot(db, hash_token(token)).survey
-    participant.submit(db, hash_token(token), participant.parse_submission(form, survey.practices))
+    participant.answer(db, hash_token(token), form)
 
 
 def test_create_incident_invites_each_participant_once(db, settings, box):

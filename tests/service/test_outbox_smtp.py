@@ -93,19 +93,26 @@ def test_451_then_250_delivers_exactly_once(start_server, send, db, settings, bo
 
 
 def test_server_down_then_up_loses_nothing(start_server, send, db, settings, box):
+    """An unreachable server is the server's trouble, not the messages': nothing is counted
+    against them, they stay due, and however long the outage, none is given up."""
     port = free_port()
     open_survey(db, settings, box, people=6)
     down = send(port)
-    assert (down.sent, down.retrying) == (0, 6)
+    assert (down.sent, down.retrying, down.deferred, down.unsent) == (0, 0, 6, 6)
     assert all(e.startswith("connect") for e in db.scalars(select(OutboxMessage.last_error)))
-    again = send(port, NOW + timedelta(minutes=2))  # still down: attempts grow, backoff grows
-    assert again.retrying == 6
+    when = NOW
+    for _ in range(outbox.MAX_ATTEMPTS + 2):  # down longer than every retry would last
+        when += timedelta(hours=6)
+        assert send(port, when).deferred == 6
     db.rollback()
-    assert {r.attempts for r in db.scalars(select(OutboxMessage))} == {2}
+    assert {(r.status, r.attempts) for r in db.scalars(select(OutboxMessage))} == {
+        ("pending", 0)}
+    assert [f.retrying for f in outbox.failures_by_survey(db)] == [6]  # admins see it
     inbox = Inbox()
     start_server(inbox, port=port)
-    up = send(port, NOW + timedelta(minutes=10))
+    up = send(port, when + timedelta(minutes=1))
     assert up.sent == 6 and len(inbox.messages) == 6 and states(db) == {"sent": 6}
+    assert len({m["Message-ID"] for m in inbox.messages}) == 6
 
 
 def test_5xx_is_permanent_and_counted_per_survey_for_admins(start_server, send, db, settings, box,
@@ -126,15 +133,18 @@ def test_5xx_is_permanent_and_counted_per_survey_for_admins(start_server, send, 
     assert "payments1@example.org" not in page  # counts only
 
 
-def test_temporary_failures_give_up_after_the_last_attempt(send, db, settings, box):
-    port = free_port()
+def test_temporary_failures_give_up_after_the_last_attempt(start_server, send, db, settings,
+                                                          box):
+    inbox = Inbox(data_replies=["451 4.3.0 Try again later"] * outbox.MAX_ATTEMPTS)
+    server = start_server(inbox)
     open_survey(db, settings, box, people=1)
     when = NOW
     for _ in range(outbox.MAX_ATTEMPTS):
-        send(port, when)
+        send(server.port, when)
         when += timedelta(days=1)
     assert states(db) == {"failed": 1}
     assert outbox.failures_by_survey(db)[0].failed == 1
+    assert inbox.messages == []
 
 
 def test_opt_out_link_stops_mail_without_login(start_server, send, db, settings, box, client):

@@ -17,11 +17,6 @@ from surveys.models import Incident, OutboxMessage, Survey, Team, User
 from surveys.tokens import hash_token
 
 
-def test_init_db_is_idempotent(runner):
-    assert runner.invoke(args=["init-db"]).exit_code == 0
-    assert "Database ready" in runner.invoke(args=["init-db"]).output
-
-
 def test_organisation_from_the_command_line(runner, db):
     assert runner.invoke(args=["team", "add", "payments", "Payments"]).exit_code == 0
     duplicate = runner.invoke(args=["team", "add", "payments", "Again"])

@@ -4,7 +4,6 @@ memory by default, shared through Redis when AFTERCARE_REDIS_URL is set."""
 from __future__ import annotations
 
 import math
-import os
 import secrets
 
 import pytest
@@ -16,9 +15,6 @@ from surveys.services import lifecycle
 from surveys.web import LIMIT_DEFAULTS
 
 pytestmark = pytest.mark.usefixtures("org")
-
-REDIS_URL = os.environ.get("AFTERCARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
 
 def _post_login(client, token: str, email: str = "manager@example.org"):
     return client.post("/login", data={"email": email, "password": "wrong password!!",
@@ -153,20 +149,6 @@ def test_limiter_uses_memory_without_redis(app):
 
 
 # --- Redis: limits shared between processes ---------------------------------------------------
-
-
-@pytest.fixture
-def redis_url():
-    """Redis must be reachable in CI; locally the test is skipped when it is not."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.RedisError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {REDIS_URL} is not reachable in CI: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable")
-    return REDIS_URL
 
 
 @pytest.mark.redis
