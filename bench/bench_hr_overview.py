@@ -335,9 +335,10 @@ def measure(db_path: Path, hr_id: int) -> dict:
     from surveys.services import overview
 
     app, render = _client(db_path, hr_id)
-    tracemalloc.start()
     render()  # warm up: templates compiled
     warm = _median(render, 15)
+    tracemalloc.start()  # Python's own allocations of one render (tracing slows it down)
+    render()
     python_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     rss_kb = _peak_rss_kb()

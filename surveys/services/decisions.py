@@ -41,7 +41,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from analysis import periods, release
@@ -55,6 +55,7 @@ from surveys.models import (
     Invitation,
     PeriodDecision,
     Person,
+    ReleaseRecord,
     Survey,
     SurveyStatus,
     Team,
@@ -91,14 +92,13 @@ def closed_surveys(session: Session, *, start: datetime | None = None,
         query = query.where(Survey.closed_at >= start)
     if end is not None:
         query = query.where(Survey.closed_at < end)
-    out = [ClosedSurvey(sid, team, kind, closed_at, k, respondents or 0, invited or 0,
-                        tuple(practice_ids.split()))
-           for sid, team, kind, closed_at, k, respondents, invited, practice_ids
-           in session.execute(query)]
-    if undecided and out:
-        known = releases.stored_many(session, [releases.survey_subject(s.id) for s in out])
-        out = [s for s in out if releases.survey_subject(s.id) not in known]
-    return out
+    if undecided:  # no record of its own figure yet (an anti-join on the unique subject)
+        subject = literal(releases.survey_subject(0)[:-1]).concat(cast(Survey.id, String))
+        query = query.where(~exists().where(ReleaseRecord.subject == subject))
+    return [ClosedSurvey(sid, team, kind, closed_at, k, respondents or 0, invited or 0,
+                         tuple(practice_ids.split()))
+            for sid, team, kind, closed_at, k, respondents, invited, practice_ids
+            in session.execute(query)]
 
 
 # --------------------------------------------------------------------------- at close
