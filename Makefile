@@ -34,14 +34,14 @@ demo: $(STAMP)
 	$(BIN)/flask --app app demo --reset
 
 run: $(STAMP) instance/aftercare.db
-	@$(BIN)/python -m surveys.serving check-port $(HOST) $(PORT) "make run"
+	@$(BIN)/python -m surveys.web.serving check-port $(HOST) $(PORT) "make run"
 	$(BIN)/flask --app app db upgrade
 	AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 # Production serving: gunicorn (gunicorn.conf.py) on the database in DATABASE_URL (SQLite
 # under instance/ by default, or PostgreSQL), migrated first. Run `make worker` beside it.
 serve: $(STAMP)
-	@$(BIN)/python -m surveys.serving check-port $(HOST) $(PORT) "make serve"
+	@$(BIN)/python -m surveys.web.serving check-port $(HOST) $(PORT) "make serve"
 	$(BIN)/flask --app app db upgrade
 	HOST=$(HOST) PORT=$(PORT) AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) \
 		$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'

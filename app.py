@@ -56,8 +56,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from surveys import api, api_admin
-    from surveys.views import (
+    from surveys import api
+    from surveys.web.views import (
         admin,
         audit,
         auth,
@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
         results,
         review,
     )
+    from surveys.web.views import api_keys as api_admin
 
     for blueprint in (participant.bp, checkin.bp, auth.bp, results.bp, review.bp, hr.bp,
                       pools.bp, audit.bp, admin.bp, health.bp):

@@ -10,7 +10,7 @@ import multiprocessing
 import os
 
 from surveys.config import parse_trusted_proxies
-from surveys.serving import ACCESS_LOG_FORMAT
+from surveys.web.serving import ACCESS_LOG_FORMAT
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
@@ -34,7 +34,7 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 access_log_format = ACCESS_LOG_FORMAT
-logger_class = "surveys.serving.AccessLogger"
+logger_class = "surveys.web.serving.AccessLogger"
 
 # Forwarded headers (X-Forwarded-For, -Proto) are honoured only behind a proxy that is
 # declared; the app's ProxyFix takes the client address from the same number of hops.

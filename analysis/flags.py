@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats as sps
 
 from analysis import stats
-from surveys.items import (
+from analysis.items import (
     DOES_NOT_APPLY,
     NOT_SURE,
     PRACTICE_BY_ID,
@@ -319,7 +319,7 @@ def policy_gap_finding(
 
     Parameters
     ----------
-    policy : surveys.items.Policy
+    policy : analysis.items.Policy
         The policy; ``policy.check`` names its practice check or statement and
         ``policy.contrary`` the answer values that depart from it.
     counts : Mapping[int, int]
@@ -857,7 +857,7 @@ def policy_gap_flags(
     Parameters
     ----------
     policies : sequence of Policy
-        The policies declared in force (from ``surveys.items.POLICIES``).
+        The policies declared in force (from ``analysis.items.POLICIES``).
     counts_by_check : Mapping[str, Mapping[int, int]]
         Released answer counts keyed by check id (practice or statement id). A policy whose
         check has no counts is skipped.

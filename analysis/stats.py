@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from surveys.items import AGREE_VALUES, DISAGREE_VALUES, DOES_NOT_APPLY, STATEMENT_SCALE
+from analysis.items import AGREE_VALUES, DISAGREE_VALUES, DOES_NOT_APPLY, STATEMENT_SCALE
 
 Counts = Mapping[int, int]
 Histogram = Mapping[float, int]

@@ -82,8 +82,8 @@ def _month(i: int) -> tuple[int, int]:
 
 def generate(db_path: Path) -> dict:
     """Build the organisation; return facts the timed child needs."""
+    from analysis import items
     from surveys import db as dbmod
-    from surveys import items
     from surveys.services import admin
 
     app = _app(db_path)
@@ -251,7 +251,7 @@ GROUP BY s.team_id, quarter
 
 
 def _group_by_sql(where: str = "") -> str:
-    from surveys import items
+    from analysis import items
 
     sums = []
     for s in items.STATEMENTS:
@@ -263,7 +263,7 @@ def _group_by_sql(where: str = "") -> str:
 
 def group_by_figures(con: sqlite3.Connection, where: str = "", params=()) -> dict:
     """Team x construct percent favourable per quarter, straight from raw answers."""
-    from surveys import items
+    from analysis import items
 
     out = {}
     cursor = con.execute(_group_by_sql(where), params)

@@ -18,25 +18,9 @@ from flask import Flask, g
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-
-# Constraint names as PostgreSQL gives them by default, so that a database made before the
-# migrations (by ``create_all``) and one made by them agree, and SQLite's constraints have
-# names a later migration can refer to.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "%(table_name)s_%(column_0_N_name)s_key",
-    "ck": "%(table_name)s_%(constraint_name)s_check",
-    "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
-    "pk": "%(table_name)s_pkey",
-}
-
+from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def make_engine(url: str) -> Engine:
@@ -202,8 +186,8 @@ def session_scope(app: Flask) -> Iterator[Session]:
 
 
 def metadata() -> MetaData:
-    """Every table of the application (importing the models registers them)."""
-    from surveys import models  # noqa: F401
+    """Every table of the application."""
+    from surveys.models import Base
 
     return Base.metadata
 

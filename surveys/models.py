@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    MetaData,
     SmallInteger,
     String,
     Table,
@@ -29,16 +30,34 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from analysis.release import SurveyStatus
-from surveys.db import Base
 
 __all__ = ["SurveyStatus"]  # re-exported: the survey states live with the release guard
 
 # Ids are ``Integer`` columns (32 bits on PostgreSQL): a larger id cannot exist, and asking
 # the database for one overflows. Route converters and the API refuse anything outside.
 MAX_ID = 2**31 - 1
+
+
+# Constraint names as PostgreSQL gives them by default, so that a database made before the
+# migrations (by ``create_all``) and one made by them agree, and SQLite's constraints have
+# names a later migration can refer to.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+    "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every table; constraint names follow one convention (the
+    names PostgreSQL gives by default), so that migrations can refer to them."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def utcnow() -> datetime:
@@ -142,7 +161,7 @@ class User(Base):
 
 
 class PolicyState(Base):
-    """Whether a policy of the register (surveys.items.POLICIES) is declared in force."""
+    """Whether a policy of the register (analysis.items.POLICIES) is declared in force."""
 
     __tablename__ = "policy_state"
 
@@ -249,7 +268,7 @@ class Ballot(Base):
 
 
 class AnswerColumns:
-    """One nullable small integer per item of the bank (surveys.items.ANSWER_IDS).
+    """One nullable small integer per item of the bank (analysis.items.ANSWER_IDS).
 
     Statements: 1..5, 0 for "Doesn't apply", NULL when skipped. Practice checks: 1 yes,
     2 no, 3 not sure, NULL when not asked or skipped.
@@ -347,7 +366,7 @@ class OutboxMessage(Base):
     A sender claims due rows (``status = "sending"``, its random ``claim``, a lease until
     ``lease_until``) in one short transaction and records each outcome as soon as the mail
     server answers; rows of a sender that died go back to the queue when the lease runs
-    out (surveys/outbox.py).
+    out (surveys/mail/outbox.py).
     """
 
     __tablename__ = "outbox_message"

@@ -10,7 +10,7 @@ from openapi_schema_validator import OAS31Validator
 
 from support import NOW
 from surveys import db as dbmod
-from surveys.openapi import build_document
+from surveys.api.openapi import build_document
 from surveys.services import apikeys
 
 DOCUMENT = build_document()

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from axe_playwright_python.sync_playwright import Axe
 from werkzeug.serving import make_server
 
+from analysis import items
 from surveys import db as dbmod
-from surveys import items
 
 _axe = Axe()
 

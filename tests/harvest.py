@@ -34,9 +34,8 @@ from datetime import UTC, datetime, timedelta
 from adversary import derivable_small_groups
 from sqlalchemy import select
 
-from analysis import periods
+from analysis import items, periods
 from support import NOW, Manager, decide_periods, tokens_of
-from surveys import items
 from surveys.models import Survey, Team
 from surveys.services import admin, lifecycle, participant
 from surveys.tokens import hash_token

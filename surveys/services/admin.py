@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveys import items
+from analysis import items
 from surveys.db import begin_write
 from surveys.errors import Conflict, InvalidInput, NotFound
 from surveys.models import ROLES, Person, PolicyState, Team, User

@@ -44,9 +44,8 @@ from datetime import datetime
 from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
-from analysis import periods, release
+from analysis import items, periods, release
 from analysis.masking import Masker, shuffled
-from surveys import items
 from surveys.db import begin_write
 from surveys.models import (
     CheckinRequest,

@@ -24,9 +24,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from analysis import flags, stats
+from analysis import flags, items, stats
 from analysis.periods import period_index, period_label
-from surveys import items
 from surveys.services import scores
 from surveys.services.releases import Release
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from analysis import items
 from analysis.audit import ReleaseLedger
-from surveys import items
 from surveys.models import ReleaseRecord, SealedCount
 
 RESPONDENTS = "_n"

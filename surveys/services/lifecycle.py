@@ -17,9 +17,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from analysis import items
 from analysis.release import validate_min_group
 from analysis.sealing import ItemKey, seal
-from surveys import items
 from surveys.config import Settings
 from surveys.db import after_purge, begin_write
 from surveys.errors import Conflict, InvalidInput, MinGroupLocked, NotFound

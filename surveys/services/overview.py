@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analysis import periods
+from analysis import items, periods
 from analysis.series import Summary
-from surveys import items
 from surveys.models import INCIDENT_KINDS, PeriodDecision, Team
 from surveys.services import findings, releases
 from surveys.services.learning import LearningOutcomes, learning_outcomes

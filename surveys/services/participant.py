@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from surveys import items
+from analysis import items
 from surveys.db import begin_write
 from surveys.errors import InvalidInput, SurveyNotOpen, TokenSpent, TokenUnknown
 from surveys.models import (

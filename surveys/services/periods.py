@@ -16,9 +16,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analysis import periods, release
+from analysis import items, periods, release
 from analysis.series import Summary, summarise
-from surveys import items
 from surveys.errors import InvalidInput, NotFound
 from surveys.models import Survey, SurveyStatus, Team
 from surveys.services import findings, releases

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveys import items
+from analysis import items
 from surveys.models import PolicyState
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from analysis import periods, release
-from surveys import items
+from analysis import items, periods, release
 from surveys.db import begin_write
 from surveys.errors import InvalidInput, NotFound
 from surveys.models import Incident, Survey, User

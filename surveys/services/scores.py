@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from analysis import release, stats
+from analysis import items, release, stats
 from analysis.sealing import SCORE_DENOMINATOR
-from surveys import items
 
 Counts = Mapping[str, Mapping[int, int]]  # measure -> answer value -> count
 

@@ -6,10 +6,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from analysis import items
 from browser_support import answer_every_question, assert_accessible
 from support import PASSWORD
 from surveys import db as dbmod
-from surveys import items
 from surveys.models import StagedAnswer
 
 pytestmark = pytest.mark.browser

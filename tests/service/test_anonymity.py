@@ -18,12 +18,11 @@ import pytest
 from scipy.stats import kendalltau
 from sqlalchemy import DateTime, inspect, select, text
 
+from analysis import items
 from conftest import make_app
 from support import ANSWERS, NOW, build_org, open_survey
 from surveys import db as dbmod
-from surveys import items
-from surveys.db import Base
-from surveys.models import Invitation, Person
+from surveys.models import Base, Invitation, Person
 from surveys.services import lifecycle, participant
 from surveys.tokens import hash_token
 

@@ -213,9 +213,8 @@ def test_no_support_contact_means_no_form(sqlite_url, tmp_path):
 
 def test_the_worker_delivers_checkins_too(client, org, db, settings, box, tmp_path, app):
     """The long-running worker sends by the same path as `outbox flush`."""
-    from surveys import worker
-    from surveys.cli import render_email
-    from surveys.mail import FileBackend
+    from surveys.mail import FileBackend, worker
+    from surveys.mail.render import render_email
 
     survey, tokens = open_survey(db, settings, box)
     Participant(client).answer(tokens[0])

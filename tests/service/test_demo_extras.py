@@ -7,7 +7,7 @@ import random
 from sqlalchemy import func, select
 
 from support import NOW, SECRET, open_survey
-from surveys import demo_extras
+from surveys.cli import demo_extras
 from surveys.models import CheckinRequest, Incident, User
 from surveys.services import lifecycle
 

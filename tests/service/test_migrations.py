@@ -24,10 +24,10 @@ from sqlalchemy import (
     select,
 )
 
+from analysis import items
 from app import create_app
 from support import SECRET
 from surveys import db as dbmod
-from surveys import items
 
 ANSWER_TABLES = ("staged_answer", "staged_comment", "response", "comment")
 ALLOWED_ANSWER_COLUMNS = {"id", "survey_id", "team_id", "involvement", "body",

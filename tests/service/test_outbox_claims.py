@@ -14,9 +14,8 @@ from sqlalchemy import func, select
 
 from smtp_support import Inbox
 from support import NOW, SECRET, open_survey
-from surveys import outbox
-from surveys.cli import render_email
-from surveys.mail import FileBackend, MailBackend, Outcome, SMTPBackend, Status
+from surveys.mail import FileBackend, MailBackend, Outcome, SMTPBackend, Status, outbox
+from surveys.mail.render import render_email
 from surveys.models import OutboxMessage
 
 pytestmark = pytest.mark.usefixtures("org")

@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 
 from smtp_support import Inbox, free_port
 from support import NOW, SECRET, Manager, open_survey, tokens_of
-from surveys import outbox
-from surveys.cli import render_email
-from surveys.mail import SMTPBackend, make_message_id
+from surveys.mail import SMTPBackend, make_message_id, outbox
+from surveys.mail.render import render_email
 from surveys.models import OutboxMessage, Person
 from surveys.services import lifecycle
 

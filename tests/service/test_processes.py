@@ -32,10 +32,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text, update
 
+from analysis import items
 from bench import participants, servers
 from smtp_support import Inbox, free_port
 from surveys import db as dbmod
-from surveys import items
 from surveys.models import Ballot, Response, StagedAnswer, Survey
 from surveys.tokens import hash_token
 

@@ -68,9 +68,8 @@ def test_the_worker_applies_the_setting(tmp_path, box):
     from conftest import make_app
     from support import build_org
     from surveys import db as dbmod
-    from surveys import worker
-    from surveys.cli import render_email
-    from surveys.mail import FileBackend
+    from surveys.mail import FileBackend, worker
+    from surveys.mail.render import render_email
 
     app = make_app(f"sqlite:///{tmp_path / 'keep.db'}", AFTERCARE_RETENTION_DAYS="30")
     settings = app.extensions["aftercare.settings"]

@@ -16,10 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from support import NOW, SECRET, open_survey
-from surveys import worker
-from surveys.cli import render_email
 from surveys.config import ConfigError, Settings
-from surveys.mail import FileBackend
+from surveys.mail import FileBackend, worker
+from surveys.mail.render import render_email
 from surveys.models import OutboxMessage, Survey
 from surveys.services import lifecycle
 

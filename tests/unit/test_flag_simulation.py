@@ -8,7 +8,7 @@ share above the tolerance.
 
 Set-up (docs/statistics.md publishes the figures this prints):
 
-* a team has 5 policies in force (the first five of ``surveys.items.POLICIES``), or 8 in
+* a team has 5 policies in force (the first five of ``analysis.items.POLICIES``), or 8 in
   the "every policy" row;
 * each policy's number of countable answers is drawn independently and uniformly from
   5 to 30 (5 to 40 with 8 policies); contrary answers are binomial at the true share;
@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 
 from analysis import flags
-from surveys.items import NO, POLICIES, POLICY_BY_ID, PRACTICE_BY_ID, YES
+from analysis.items import NO, POLICIES, POLICY_BY_ID, PRACTICE_BY_ID, YES
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ import pytest
 from scipy import stats as sps
 
 from analysis import flags
-from surveys.items import NO, NOT_SURE, POLICIES, POLICY_BY_ID, YES
+from analysis.items import NO, NOT_SURE, POLICIES, POLICY_BY_ID, YES
 
 NEUTRAL = POLICY_BY_ID["neutral_author"]  # practice_author, contrary answer "Yes"
 BLAMELESS = POLICY_BY_ID["blameless"]  # blame_person, contrary answers Agree (4, 5)

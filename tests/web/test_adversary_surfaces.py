@@ -31,9 +31,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from analysis import items
 from conftest import make_app, postgres_schema
 from surveys import db as dbmod
-from surveys import items
 from surveys.models import ReleaseRecord
 from surveys.services import ledger, overview
 from surveys.tokens import TokenBox
@@ -194,7 +194,7 @@ def test_the_demo_organisation_exposes_no_small_group(tmp_path):
     from harvest import world_from_database
 
     from support import TOTP_SECRET
-    from surveys.demo import DEMO_PASSWORD
+    from surveys.cli.demo import DEMO_PASSWORD
     from surveys.models import User
     from surveys.services import auth
 

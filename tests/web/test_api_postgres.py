@@ -11,9 +11,8 @@ from api_support import Api, conforms, error_of, incident, make_key
 from conftest import make_app
 from support import NOW, SECRET, build_org
 from surveys import db as dbmod
-from surveys import outbox
-from surveys.cli import render_email
-from surveys.mail import FileBackend
+from surveys.mail import FileBackend, outbox
+from surveys.mail.render import render_email
 
 pytestmark = pytest.mark.postgres
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api_support import DOCUMENT, Api, conforms, error_of, incident, make_key
 from support import NOW, decide_periods, open_survey
-from surveys.openapi import build_document
+from surveys.api.openapi import build_document
 from surveys.services import lifecycle, participant
 from surveys.tokens import hash_token
 

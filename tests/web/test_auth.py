@@ -15,8 +15,8 @@ from conftest import make_app
 from support import NOW, PASSWORD, Manager, csrf_from, totp_code
 from surveys.models import PasswordReset, User
 from surveys.services import admin, auth
-from surveys.views.auth import GENERIC_FAILURE, RESET_SENT
 from surveys.web import MaskSurveyLinks
+from surveys.web.views.auth import GENERIC_FAILURE, RESET_SENT
 
 pytestmark = pytest.mark.usefixtures("org")
 

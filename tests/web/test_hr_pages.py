@@ -125,9 +125,9 @@ def test_quarterly_pdf_prints_each_flag_in_its_own_words(db, organisation):
     """The PDF takes every word of a flag from the Flag (issue 17): label, what was seen,
     how sure (with what the check passed) and the next step."""
     from analysis import flags
-    from surveys.items import NO, POLICY_BY_ID, YES
+    from analysis.items import NO, POLICY_BY_ID, YES
     from surveys.services import overview
-    from surveys.views import hr
+    from surveys.web.views import hr
 
     view = overview.overview(db, 5, "2026-Q3")
     policy = POLICY_BY_ID["neutral_author"]

@@ -171,6 +171,6 @@ def test_logout_ends_the_session(client):
 
 
 def test_answers_form_defaults_match_the_item_bank():
-    from surveys import items
+    from analysis import items
 
     assert set(ANSWERS) == set(items.STATEMENT_IDS) | {"involvement"}

@@ -20,7 +20,7 @@ from smtp_support import free_port
 from support import build_org, open_survey
 from surveys import db as dbmod
 from surveys.config import ENV_KEYS, ConfigError, load_secret_key
-from surveys.serving import ACCESS_LOG_FORMAT, AccessLogger, check_port
+from surveys.web.serving import ACCESS_LOG_FORMAT, AccessLogger, check_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEAD_DATABASE = "postgresql://postgres@127.0.0.1:9/aftercare"  # nothing listens on port 9
@@ -208,7 +208,7 @@ def test_busy_port_gives_a_one_line_hint():
         port = taken.getsockname()[1]
         hint = check_port("127.0.0.1", port)
         assert hint is not None and "\n" not in hint and f"PORT={port + 55} make run" in hint
-        run = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "surveys.serving",
+        run = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "surveys.web.serving",
                               "check-port", "127.0.0.1", str(port)], capture_output=True,
                              text=True, cwd=ROOT, timeout=30)
         assert run.returncode == 1 and "already in use" in run.stderr

@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import wraps
 
 from flask import Flask, abort, current_app, flash, g, render_template, request, session
@@ -31,6 +31,7 @@ from surveys.config import Settings, parse_duration, parse_trusted_proxies
 from surveys.db import discard_session, get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from surveys.models import MAX_ID, User
+from surveys.runtime import now
 from surveys.services.admin import SLUG_PATTERN
 from surveys.tokens import TokenBox
 
@@ -94,20 +95,6 @@ class MaskSurveyLinks(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = mask_links(record.msg)
         return True
-
-
-def settings() -> Settings:
-    return current_app.extensions["aftercare.settings"]
-
-
-def token_box() -> TokenBox:
-    return current_app.extensions["aftercare.token_box"]
-
-
-def now() -> datetime:
-    """The clock; tests may set ``AFTERCARE_NOW`` in config to freeze it."""
-    frozen = current_app.config.get("AFTERCARE_NOW")
-    return frozen if frozen is not None else datetime.now(UTC)
 
 
 @login_manager.user_loader

@@ -6,13 +6,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from surveys import items
+from analysis import items
 from surveys.db import get_session
 from surveys.errors import Conflict, InvalidInput, NotFound
 from surveys.models import Person, Team, User
+from surveys.runtime import now
 from surveys.services import admin as service
-from surveys.views.audit import record
-from surveys.web import now, roles_required
+from surveys.web import roles_required
+from surveys.web.views.audit import record
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
-from surveys import items
+from analysis import items
 from surveys.db import get_session
 from surveys.errors import InvalidInput, SurveyNotOpen, TokenSpent, TokenUnknown
 from surveys.models import SurveyStatus
+from surveys.runtime import settings
 from surveys.services import checkin
 from surveys.services import participant as service
 from surveys.tokens import hash_token, looks_like_hash, looks_like_token
-from surveys.web import count_link_miss, settings
+from surveys.web import count_link_miss
 
 bp = Blueprint("participant", __name__)
 

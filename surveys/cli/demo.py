@@ -15,13 +15,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from analysis import items
 from surveys import db as dbmod
-from surveys import demo_extras, items
-from surveys.cli import flush_outbox
+from surveys.cli import demo_extras
+from surveys.cli.sending import flush_outbox
 from surveys.models import Invitation, Survey
+from surveys.runtime import settings, token_box
 from surveys.services import admin, auth, decisions, lifecycle, participant
 from surveys.tokens import hash_token
-from surveys.web import settings, token_box
 
 DEMO_PASSWORD = "aftercare-demo"
 # HR and admin accounts need a second factor. The demo's is published on purpose (README):

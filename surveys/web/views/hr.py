@@ -12,18 +12,19 @@ from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from analysis import charts, periods
-from surveys import csvsafe, items
+from analysis import charts, items, periods
+from surveys import csvsafe
 from surveys.db import get_session
 from surveys.errors import InvalidInput, NotFound
 from surveys.models import Team
+from surveys.runtime import now, settings
 from surveys.services import admin as admin_service
 from surveys.services import overview as overview_service
 from surveys.services import periods as period_service
 from surveys.services import results
 from surveys.services.access import ORG_WIDE_ROLES, RESULT_ROLES
-from surveys.views.audit import audited, guard
-from surveys.web import now, roles_required, settings
+from surveys.web import roles_required
+from surveys.web.views.audit import audited, guard
 
 bp = Blueprint("hr", __name__)
 

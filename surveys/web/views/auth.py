@@ -26,12 +26,13 @@ from surveys.db import get_session
 from surveys.errors import InvalidInput
 from surveys.mail import Mail, MailError, backend_from_url, make_message_id
 from surveys.models import User
+from surveys.runtime import now, settings
 from surveys.services import auth as service
 from surveys.services.access import ALL_ROLES
 from surveys.services.audit import record as record_event
 from surveys.services.lifecycle import normalise_email
-from surveys.views.audit import record
-from surveys.web import now, public, roles_required, settings, start_session
+from surveys.web import public, roles_required, start_session
+from surveys.web.views.audit import record
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API, built in code.
 
 Tests validate it with openapi-spec-validator, check every endpoint's real answers against
-it, and run schemathesis over it. Keep it in step with ``surveys/api.py``.
+it, and run schemathesis over it. Keep it in step with ``surveys/api/__init__.py``.
 """
 
 from __future__ import annotations

@@ -1,31 +1,23 @@
-"""Commands for the API and the worker: ``api-key create|revoke|list`` and ``worker``."""
+"""``api-key create|revoke|list``: keys for the JSON API, printed once, stored hashed."""
 
 from __future__ import annotations
 
-import threading
-from datetime import timedelta
-
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 
-from surveys import worker as worker_mod
+from surveys.cli.common import fail
 from surveys.db import get_session
 from surveys.errors import DomainError
 from surveys.models import API_SCOPES
+from surveys.runtime import now
 from surveys.services import apikeys, audit
-from surveys.web import now
 
 api_key_cli = AppGroup("api-key", help="Keys for the JSON API.")
 
 
 def _box() -> apikeys.SecretBox:
     return current_app.extensions["aftercare.api_secret_box"]
-
-
-def _fail(exc: DomainError) -> click.ClickException:
-    details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
-    return click.ClickException(f"{exc.message} {details}".strip())
 
 
 @api_key_cli.command("create")
@@ -40,7 +32,7 @@ def create(name: str, scopes: tuple[str, ...], signing_secret: bool) -> None:
         created = apikeys.create_key(get_session(), name, list(scopes), signing_secret, _box(),
                                      now())
     except DomainError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     audit.record(get_session(), actor=None, actor_label="command line",
                  action="admin.apikey.create", now=now(), target=f"apikey:{created.key.id}")
     click.echo(f"API key {created.key.id} ({created.key.name}), scopes {created.key.scopes}.")
@@ -57,7 +49,7 @@ def revoke(ident: str) -> None:
     try:
         key = apikeys.revoke_key(get_session(), ident, now())
     except DomainError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     audit.record(get_session(), actor=None, actor_label="command line",
                  action="admin.apikey.revoke", now=now(), target=f"apikey:{key.id}")
     click.echo(f"API key {key.id} ({key.name}) is revoked.")
@@ -75,32 +67,3 @@ def list_keys() -> None:
         click.echo(f"{key.id:4} {key.prefix}…  {key.name:24} {key.scopes:30} "
                    f"{'signed' if key.signing_cipher else 'unsigned':8} last used {used}, "
                    f"{state}")
-
-
-@click.command("worker")
-@click.option("--interval", default=10.0, show_default=True, type=click.FloatRange(0.01),
-              help="Seconds between passes.")
-@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 5000),
-              help="Messages per SMTP connection.")
-@click.option("--lease", default=worker_mod.LEASE.total_seconds(), show_default=True,
-              type=click.FloatRange(1), help="Seconds a claimed batch stays with this worker "
-              "if it dies; then another worker sends what it had not.")
-def worker(interval: float, batch: int, lease: float) -> None:
-    """Run the survey tick and the outbox until SIGTERM (production). Several workers may
-    run at once, on one host or several: they share the outbox without sending twice."""
-    app = current_app._get_current_object()
-    stop = threading.Event()
-    worker_mod.install_signal_handlers(stop)
-    click.echo(f"worker started (every {interval:g} s); stop with SIGTERM or Ctrl-C", err=True)
-    try:
-        passes = worker_mod.run(app, stop, interval, batch,
-                                echo=lambda line: click.echo(line, err=True),
-                                lease=timedelta(seconds=lease))
-    except ValueError as exc:  # a malformed AFTERCARE_MAIL
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"worker stopped after {passes} passes", err=True)
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(api_key_cli)
-    app.cli.add_command(worker)

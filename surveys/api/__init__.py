@@ -20,16 +20,16 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from analysis import release
-from surveys import items
+from analysis import items, release
 from surveys.config import parse_duration
 from surveys.db import get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from surveys.models import INCIDENT_KINDS, SEVERITIES, Invitation, Person, Survey
+from surveys.runtime import now, settings, token_box
 from surveys.services import apikeys, lifecycle, periods, review
 from surveys.services import audit as audit_service
 from surveys.services import results as results_service
-from surveys.web import csrf, now, settings, token_box
+from surveys.web import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -454,7 +454,7 @@ def review_lint():
 
 @bp.get("/openapi.json")
 def openapi():
-    from surveys.openapi import build_document
+    from surveys.api.openapi import build_document
 
     return jsonify(build_document(settings().base_url))
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from surveys import items
+from analysis import items
 from surveys.db import get_session
+from surveys.runtime import now, settings
 from surveys.services import pools as service
 from surveys.services.access import RESULT_ROLES
-from surveys.views.audit import audited, guard
-from surveys.web import now, roles_required, settings
+from surveys.web import roles_required
+from surveys.web.views.audit import audited, guard
 
 bp = Blueprint("pools", __name__)
 

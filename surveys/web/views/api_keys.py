@@ -7,11 +7,12 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 
 from surveys.db import get_session
 from surveys.errors import NotFound
-from surveys.outbox import failures_by_survey, read_optout_token
+from surveys.mail.outbox import failures_by_survey, read_optout_token
+from surveys.runtime import now
 from surveys.services import apikeys, lifecycle
-from surveys.views.admin import admin_required
-from surveys.views.audit import audited
-from surveys.web import csrf, now
+from surveys.web import csrf
+from surveys.web.views.admin import admin_required
+from surveys.web.views.audit import audited
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin")
 optout_bp = Blueprint("optout", __name__)

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from surveys import db as dbmod
 from surveys.mail import MailBackend, backend_from_url
-from surveys.outbox import LEASE, FlushReport, Renderer, flush
+from surveys.mail.outbox import LEASE, FlushReport, Renderer, flush
+from surveys.runtime import now, settings, token_box
 from surveys.services import checkin, lifecycle, retention
-from surveys.web import now, settings, token_box
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def deliver(app: Flask, session: Session, backend: MailBackend, render: Renderer
     """Send every due email: outbox batches until none is due (at most ``max_batches``),
     then the check-in requests of closed surveys, one batch per survey. The one sending path
     of ``outbox flush``, ``outbox run`` and the worker. Several of these may run at once,
-    in several processes or hosts: each batch is claimed (see ``surveys.outbox.flush``)."""
+    in several processes or hosts: each batch is claimed (see ``surveys.mail.outbox.flush``)."""
     config = settings()
     secret = app.config["SECRET_KEY"]
     for _ in range(max_batches):
@@ -99,7 +99,7 @@ def run(app: Flask, stop: threading.Event, interval: float = 10.0, batch: int = 
         echo: Callable[[str], None] = print, lease: timedelta = LEASE) -> int:
     """Run passes until ``stop`` is set; return the number of passes."""
     if render is None:
-        from surveys.cli import render_email as render
+        from surveys.mail.render import render_email as render
     if backend is None:
         with app.app_context():
             config = settings()

@@ -1,6 +1,6 @@
 """Mail transport: build messages and hand them to a backend chosen by ``AFTERCARE_MAIL``.
 
-The outbox (``surveys/outbox.py``) owns what is due, retry scheduling and the database; this
+The outbox (``surveys/mail/outbox.py``) owns what is due, retry scheduling and the database; this
 module owns only how a batch of messages reaches a mail server and how each outcome is told
 back. It imports neither Flask nor the database.
 

@@ -63,9 +63,9 @@ def check_port(host: str, port: int, command: str = "make run") -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m surveys.serving check-port HOST PORT [COMMAND]``: exit 1 with a hint."""
+    """``python -m surveys.web.serving check-port HOST PORT [COMMAND]``: exit 1 with a hint."""
     if len(argv) < 4 or argv[1] != "check-port" or not argv[3].isdigit():
-        print("usage: python -m surveys.serving check-port HOST PORT [COMMAND]",
+        print("usage: python -m surveys.web.serving check-port HOST PORT [COMMAND]",
               file=sys.stderr)
         return 2
     hint = check_port(argv[2], int(argv[3]), argv[4] if len(argv) > 4 else "make run")

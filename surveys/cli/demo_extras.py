@@ -1,6 +1,6 @@
 """Demo additions for results, trends, learning outcomes and check-ins (issue 7).
 
-Called by ``surveys/demo.py``; they go through the same services production uses:
+Called by ``surveys/cli/demo.py``; they go through the same services production uses:
 
 * :func:`add_checkins`, for an open survey before it is closed: a few participants ask for a
   confidential check-in (``services.checkin.request_checkin``, as the thank-you page does).

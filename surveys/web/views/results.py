@@ -10,10 +10,11 @@ from flask_login import current_user
 from surveys.db import get_session
 from surveys.errors import Conflict, InvalidInput
 from surveys.models import INCIDENT_KINDS, SEVERITIES, Team
+from surveys.runtime import now, settings, token_box
 from surveys.services import lifecycle, results
 from surveys.services.access import RESULT_ROLES
-from surveys.views.audit import audited, guard, record
-from surveys.web import now, roles_required, settings, token_box
+from surveys.web import roles_required
+from surveys.web.views.audit import audited, guard, record
 
 bp = Blueprint("results", __name__)
 

@@ -12,8 +12,8 @@ from flask import Blueprint, render_template, request, session
 
 from surveys.db import get_session
 from surveys.errors import Conflict, InvalidInput, SurveyNotOpen
+from surveys.runtime import settings
 from surveys.services import checkin as service
-from surveys.web import settings
 
 bp = Blueprint("checkin", __name__)
 

@@ -24,9 +24,10 @@ from werkzeug.exceptions import HTTPException
 
 from surveys.db import get_session
 from surveys.errors import DomainError
+from surveys.runtime import now
 from surveys.services import audit as service
 from surveys.services.access import AUDIT_ROLES
-from surveys.web import now, roles_required
+from surveys.web import roles_required
 
 bp = Blueprint("audit", __name__)
 

@@ -1,0 +1,28 @@
+"""The command line, ``flask --app app <command>``: click groups, one module per group.
+
+* ``database``: ``db upgrade|downgrade|current|check|backup|revision``;
+* ``organisation``: ``team``, ``person``, ``user`` and ``policy``;
+* ``surveys``: ``incident add`` and ``surveys tick|close``;
+* ``sending``: ``outbox flush|run`` and ``worker``;
+* ``keys``: ``api-key create|revoke|list``;
+* ``review``: ``lint-review``;
+* ``demo``: ``demo [--reset]``.
+
+Each command parses its arguments and calls one service (or the worker); domain errors are
+printed with the fields they name (``common.fail``). Commands may import services, the mail
+package and ``surveys.runtime``; nothing outside this package imports it but ``app.py``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from surveys.cli import database, demo, keys, organisation, review, sending, surveys
+
+    for command in (database.db_cli, organisation.team_cli, organisation.person_cli,
+                    organisation.user_cli, organisation.policy_cli, surveys.incident_cli,
+                    surveys.surveys_cli, sending.outbox_cli, sending.worker, keys.api_key_cli,
+                    review.lint_review, demo.demo_command):
+        app.cli.add_command(command)

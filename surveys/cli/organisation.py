@@ -1,0 +1,92 @@
+"""``team``, ``person``, ``user`` and ``policy``: the organisation, its accounts and its
+policy register."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from surveys.cli.common import fail, session
+from surveys.errors import DomainError
+from surveys.models import User
+from surveys.runtime import now
+from surveys.services import admin, auth, lifecycle
+
+team_cli = AppGroup("team", help="Teams.")
+person_cli = AppGroup("person", help="The roster of people who may be invited.")
+user_cli = AppGroup("user", help="Accounts for managers, HR and admins.")
+policy_cli = AppGroup("policy", help="The policy register.")
+
+
+@team_cli.command("add")
+@click.argument("slug")
+@click.argument("name")
+@click.option("--parent", help="Slug of the parent team.")
+def team_add(slug: str, name: str, parent: str | None) -> None:
+    try:
+        team = admin.add_team(session(), slug, name, parent)
+    except DomainError as exc:
+        raise fail(exc) from exc
+    click.echo(f"Team {team.slug} added.")
+
+
+@person_cli.command("add")
+@click.argument("team")
+@click.argument("email")
+@click.option("--name", default="")
+def person_add(team: str, email: str, name: str) -> None:
+    try:
+        person = admin.add_person(session(), team, name, email)
+    except DomainError as exc:
+        raise fail(exc) from exc
+    click.echo(f"{person.email} is on the roster of {team}.")
+
+
+@user_cli.command("add")
+@click.argument("email")
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice(["manager", "hr", "admin"]), required=True)
+@click.option("--team", "teams", multiple=True, help="Team slug (managers); repeatable.")
+@click.password_option()
+def user_add(email: str, name: str, role: str, teams: tuple[str, ...], password: str) -> None:
+    try:
+        user = admin.add_user(session(), email, name, password, role, teams)
+    except DomainError as exc:
+        raise fail(exc) from exc
+    click.echo(f"Account {user.email} ({user.role}) added.")
+
+
+@user_cli.command("reset-2fa")
+@click.argument("email")
+def user_reset_2fa(email: str) -> None:
+    """Clear an account's second factor and recovery codes (a lost phone); ends its sessions.
+
+    HR and admin accounts are asked to set up a new one at their next sign-in.
+    """
+    db = session()
+    user = db.scalar(select(User).where(User.email == lifecycle.normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"No account {email}.")
+    try:
+        auth.clear_totp(db, user.id)
+    except DomainError as exc:
+        raise fail(exc) from exc
+    click.echo(f"Two-factor sign-in cleared for {user.email}.")
+
+
+@policy_cli.command("set")
+@click.argument("policies", nargs=-1)
+def policy_set(policies: tuple[str, ...]) -> None:
+    """Declare exactly POLICIES in force (ids from `flask policy list`)."""
+    try:
+        admin.set_policies(session(), set(policies), now())
+    except DomainError as exc:
+        raise fail(exc) from exc
+    click.echo("In force: " + (", ".join(sorted(policies)) or "none"))
+
+
+@policy_cli.command("list")
+def policy_list() -> None:
+    for policy, in_force in admin.policy_register(session()):
+        click.echo(f"[{'x' if in_force else ' '}] {policy.id:24} {policy.text}")

@@ -1,0 +1,66 @@
+"""``incident add`` and ``surveys tick|close``: incidents and the survey lifecycle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from flask.cli import AppGroup
+
+from surveys.cli.common import fail, session
+from surveys.errors import DomainError
+from surveys.runtime import now, settings, token_box
+from surveys.services import lifecycle, retention
+
+incident_cli = AppGroup("incident", help="Incidents and their surveys.")
+surveys_cli = AppGroup("surveys", help="Survey lifecycle.")
+
+
+@incident_cli.command("add")
+@click.argument("team")
+@click.argument("title")
+@click.option("--kind", default="availability", show_default=True)
+@click.option("--severity", default="sev3", show_default=True)
+@click.option("--closed-at", help="ISO date and time the incident closed (default: now).")
+@click.option("--participant", "participants", multiple=True, required=True)
+def incident_add(team, title, kind, severity, closed_at, participants) -> None:
+    try:
+        closed = datetime.fromisoformat(closed_at) if closed_at else now()
+    except ValueError as exc:
+        raise click.BadParameter("use ISO format, e.g. 2026-11-20T14:00", param_hint="--closed-at"
+                                 ) from exc
+    if closed.tzinfo is None:
+        closed = closed.replace(tzinfo=UTC)
+    data = lifecycle.NewIncident(team=team, title=title, kind=kind, severity=severity,
+                                 closed_at=closed, participants=list(participants))
+    try:
+        survey = lifecycle.create_incident(session(), data, settings(), token_box(), now())
+    except DomainError as exc:
+        raise fail(exc) from exc
+    click.echo(f"Incident {survey.incident_id} added; survey {survey.id} is {survey.status}, "
+               f"opens {survey.opens_at:%Y-%m-%d %H:%M} UTC, closes "
+               f"{survey.closes_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@surveys_cli.command("tick")
+def surveys_tick() -> None:
+    """Open what is due, queue reminders, close what has expired, decide ended periods; then
+    delete raw responses past AFTERCARE_RETENTION_DAYS."""
+    report = lifecycle.tick(session(), token_box(), now(), settings())
+    deleted = retention.apply(session(), settings().retention_days, now())
+    click.echo(f"opened {len(report.opened)}, reminders queued for {len(report.reminded)}, "
+               f"closed {len(report.closed)}; periods decided: "
+               f"{', '.join(report.decided.periods) or 'none'} "
+               f"({report.decided.decisions} figures, {report.decided.released} released)"
+               + (f"; raw responses deleted {deleted}" if deleted else ""))
+
+
+@surveys_cli.command("close")
+@click.argument("survey_id", type=int)
+def surveys_close(survey_id: int) -> None:
+    """Close a survey now and seal its answers."""
+    try:
+        survey = lifecycle.close_survey(session(), survey_id, now())
+    except DomainError as exc:
+        raise fail(exc) from exc
+    click.echo(f"Survey {survey.id} is closed.")
