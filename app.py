@@ -49,10 +49,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from surveys import db, web
+    from surveys import db, slack, sso, web
 
     db.init_app(app)
     web.init_app(app)
+    sso.init_app(app)
+    slack.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
