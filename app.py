@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
         audit,
         auth,
         checkin,
+        delivery,
         health,
         hr,
         participant,
@@ -73,7 +74,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     for blueprint in (participant.bp, checkin.bp, auth.bp, results.bp, review.bp, hr.bp,
-                      pools.bp, audit.bp, admin.bp, health.bp):
+                      pools.bp, audit.bp, admin.bp, delivery.bp, health.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     api_admin.init_app(app)
