@@ -28,6 +28,15 @@ const { privateKey } = await generateKeyPair('RS256', { extractable: true });
 const signingJwk = { ...(await exportJWK(privateKey)), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
 
 const groupsClaim = config.groupsClaim || 'groups';
+
+function escape(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function plain(title, body) {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head>`
+    + `<body><main><h1>${escape(title)}</h1>${body}</main></body></html>`;
+}
 const provider = new Provider(config.issuer, {
   clients: config.clients,
   jwks: { keys: [signingJwk] },
@@ -50,7 +59,23 @@ const provider = new Provider(config.issuer, {
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: false },
-    rpInitiatedLogout: { enabled: true },
+    // The package's own pages load a web font from the internet: these load nothing.
+    rpInitiatedLogout: {
+      enabled: true,
+      async logoutSource(ctx, form) {
+        ctx.body = plain('Test identity provider: sign out', `${form}`
+          + '<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>'
+          + '<button type="submit" form="op.logoutForm">No, stay signed in</button>');
+      },
+      async postLogoutSuccessSource(ctx) {
+        ctx.body = plain('Test identity provider: signed out', '<p>You are signed out.</p>');
+      },
+    },
+  },
+  async renderError(ctx, out) {
+    ctx.type = 'html';
+    ctx.body = plain('Test identity provider: error',
+      Object.entries(out).map(([k, v]) => `<p>${escape(k)}: ${escape(v)}</p>`).join(''));
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, id) {
@@ -117,14 +142,9 @@ provider.use(async (ctx, next) => {
   }
 });
 
-function escape(text) {
-  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function page(res, status, title, body) {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head>`
-    + `<body><main><h1>${escape(title)}</h1>${body}</main></body></html>`);
+  res.end(plain(title, body));
 }
 
 async function readForm(req) {
