@@ -49,10 +49,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from surveys import db, web
+    from surveys import db, slack, sso, web
 
     db.init_app(app)
     web.init_app(app)
+    sso.init_app(app)
+    slack.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -62,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
         audit,
         auth,
         checkin,
+        delivery,
         health,
         hr,
         participant,
@@ -71,7 +74,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     for blueprint in (participant.bp, checkin.bp, auth.bp, results.bp, review.bp, hr.bp,
-                      pools.bp, audit.bp, admin.bp, health.bp):
+                      pools.bp, audit.bp, admin.bp, delivery.bp, health.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     api_admin.init_app(app)

@@ -240,10 +240,21 @@ def render_email(kind: str, survey, link: str) -> Rendered:
                     html=render_template("email/survey.html", **context))
 
 
+def render_slack(kind: str, survey, link: str) -> Rendered:
+    """The Slack direct message: mrkdwn text with the link and the anonymity notice."""
+    context = {"kind": kind, "survey": survey, "incident": survey.incident, "link": link}
+    subject = (f"A two-minute question about {survey.incident.title}"
+               if kind == "invitation"
+               else f"Reminder: a two-minute question about {survey.incident.title}")
+    return Rendered(subject=subject, text=render_template("slack/survey.txt", **context),
+                    html="")
+
+
 def flush_outbox(app: Flask) -> worker.PassReport:
     config = settings()
     backend = backend_from_url(config.mail_url, config.mail_from)
-    report = worker.deliver(app, _session(), backend, render_email, worker.PassReport())
+    report = worker.deliver(app, _session(), backend, render_email, worker.PassReport(),
+                            slack=worker.slack_channel())
     click.echo(report.mail_line(), err=True)
     return report
 
@@ -327,7 +338,7 @@ def _print_report(text: str, report: language.Report) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from surveys import cli_api
+    from surveys import cli_api, cli_channels
     from surveys.demo import demo_command
 
     app.cli.add_command(lint_review)
@@ -336,3 +347,4 @@ def init_app(app: Flask) -> None:
                   outbox_cli):
         app.cli.add_command(group)
     cli_api.init_app(app)
+    cli_channels.init_app(app)
