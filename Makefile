@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 AFTERCARE_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run serve worker test test-fast bench lint setup demo clean chromium
+.PHONY: run serve worker test test-fast bench lint setup demo clean chromium oidc-provider
 
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
 CHROMIUM ?= /usr/bin/chromium
@@ -43,6 +43,7 @@ run: $(STAMP) instance/aftercare.db
 serve: $(STAMP)
 	@$(BIN)/python -m surveys.web.serving check-port $(HOST) $(PORT) "make serve"
 	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app sso check --offline
 	HOST=$(HOST) PORT=$(PORT) AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) \
 		$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
@@ -56,14 +57,25 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM)
 
+# The OpenID provider the single sign-on tests run (the npm package oidc-provider, pinned by
+# tests/oidc/package-lock.json). Installed again only when the lock file changes, so an
+# installed copy works offline.
+OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
+
+$(OIDC_PROVIDER): tests/oidc/package-lock.json tests/oidc/package.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_PROVIDER)
+
+oidc-provider: $(OIDC_PROVIDER)
+
 # The whole suite, browser and slow tests included.
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(OIDC_PROVIDER)
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r surveys analysis app.py --severity-level medium
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Everyday loop: skips the browser and slow tests.
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(OIDC_PROVIDER)
 	$(BIN)/python -m pytest -q -m "not browser and not slow"
 
 bench: $(STAMP)
@@ -73,4 +85,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) instance/aftercare.db* .pytest_cache
+	rm -rf $(VENV) instance/aftercare.db* .pytest_cache tests/oidc/node_modules

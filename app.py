@@ -50,9 +50,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from surveys import db, web
+    from surveys.mail import slack
+    from surveys.web import sso
 
     db.init_app(app)
     web.init_app(app)
+    sso.init_app(app)
+    slack.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -62,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
         audit,
         auth,
         checkin,
+        delivery,
         health,
         hr,
         participant,
@@ -72,7 +77,7 @@ def register_blueprints(app: Flask) -> None:
     from surveys.web.views import api_keys as api_admin
 
     for blueprint in (participant.bp, checkin.bp, auth.bp, results.bp, review.bp, hr.bp,
-                      pools.bp, audit.bp, admin.bp, health.bp):
+                      pools.bp, audit.bp, admin.bp, delivery.bp, health.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     api_admin.init_app(app)

@@ -6,9 +6,10 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from analysis.release import validate_min_group
 
@@ -119,6 +120,13 @@ class Settings:
     # Raw responses of surveys closed longer ago than this are deleted (sealed counts and
     # released figures stay); None keeps them.
     retention_days: int | None = None
+    # Single sign-on (surveys/sso.py, docs/sso.md); None when AFTERCARE_OIDC_ISSUER is unset.
+    oidc: OidcSettings | None = None
+    # AFTERCARE_LOCAL_LOGIN=0: no password sign-in, no password reset (single sign-on only).
+    local_login: bool = True
+    # Survey invitations as Slack direct messages (surveys/slack.py, docs/slack.md).
+    slack_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -138,6 +146,10 @@ class Settings:
             remind_on_weekends=parse_flag("AFTERCARE_REMIND_WEEKENDS",
                                           str(config.get("AFTERCARE_REMIND_WEEKENDS", "0"))),
             retention_days=parse_retention(config.get("AFTERCARE_RETENTION_DAYS")),
+            oidc=parse_oidc(config),
+            local_login=parse_local_login(config),
+            slack_token=str(config.get("AFTERCARE_SLACK_TOKEN") or "").strip() or None,
+            slack_api_url=parse_slack_api_url(config.get("AFTERCARE_SLACK_API_URL")),
         )
 
 
@@ -163,6 +175,177 @@ def parse_retention(raw: str | int | None) -> int | None:
         raise ConfigError(f"AFTERCARE_RETENTION_DAYS={raw!r}: a whole number of days "
                           "(0 or unset keeps raw responses)")
     return int(text)
+
+
+# --- single sign-on and Slack ----------------------------------------------------------------
+
+# Roles an entry of AFTERCARE_OIDC_ROLE_MAP may grant, weakest first: a person whose groups
+# grant several gets the strongest (surveys.services.sso).
+SSO_ROLES = ("manager", "hr", "admin")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """What one group (or one verified address) grants: a role, and a manager's teams."""
+
+    role: str
+    teams: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """AFTERCARE_OIDC_*: the provider, this client, and how claims become roles.
+
+    ``role_map`` keys are values of the groups claim, or ``email:ADDRESS`` for one person
+    whose address the provider has verified (for providers whose ID tokens carry no groups).
+    ``mfa`` lists ``("amr", value)`` and ``("acr", value)`` pairs: a token naming any of them
+    meets the second-factor rule of HR and admin accounts; empty means Aftercare's own TOTP
+    is always asked.
+    """
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    role_map: tuple[tuple[str, RoleGrant], ...]
+    groups_claim: str = "groups"
+    scopes: str = "openid email profile"
+    mfa: tuple[tuple[str, str], ...] = (("amr", "mfa"),)
+
+    @property
+    def grants(self) -> dict[str, RoleGrant]:
+        return dict(self.role_map)
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        """Every team slug the role map names, once, in order."""
+        seen: dict[str, None] = {}
+        for _key, grant in self.role_map:
+            seen.update(dict.fromkeys(grant.teams))
+        return tuple(seen)
+
+
+ROLE_MAP_FORM = ("GROUP=ROLE entries separated by ';' (ROLE is admin, hr, or "
+                 "manager:TEAM[,TEAM...]), e.g. 'aftercare-admins=admin; "
+                 "payments-leads=manager:payments'")
+
+
+def parse_role_map(raw: str) -> tuple[tuple[str, RoleGrant], ...]:
+    """AFTERCARE_OIDC_ROLE_MAP: ``GROUP=ROLE`` entries separated by ``;`` or new lines.
+
+    ``ROLE`` is ``admin``, ``hr`` or ``manager:TEAM[,TEAM...]`` (team slugs). ``GROUP`` is a
+    value of the groups claim exactly as the provider sends it (Entra ID sends object ids,
+    Keycloak may send paths such as ``/aftercare/hr``), or ``email:ADDRESS``. The same group
+    twice is refused: which entry would win is not obvious.
+    """
+    name = "AFTERCARE_OIDC_ROLE_MAP"
+    entries: list[tuple[str, RoleGrant]] = []
+    seen: set[str] = set()
+    for part in re.split(r"[;\n]", raw):
+        part = part.strip()
+        if not part:
+            continue
+        key, equals, value = part.rpartition("=")
+        key, value = key.strip(), value.strip()
+        if not equals or not key:
+            raise ConfigError(f"{name}: {part!r} is not GROUP=ROLE; use {ROLE_MAP_FORM}")
+        role, _colon, team_text = value.partition(":")
+        role = role.strip().lower()
+        teams = tuple(t.strip() for t in team_text.split(",") if t.strip())
+        if role not in SSO_ROLES:
+            raise ConfigError(f"{name}: {part!r}: unknown role {role!r}; use admin, hr or "
+                              "manager:TEAM")
+        if role == "manager" and not teams:
+            raise ConfigError(f"{name}: {part!r}: a manager needs teams, e.g. "
+                              f"{key}=manager:payments,platform")
+        if role != "manager" and teams:
+            raise ConfigError(f"{name}: {part!r}: only manager entries name teams ({role} "
+                              "sees every team)")
+        if key.lower().startswith("email:"):
+            key = "email:" + key[6:].strip().lower()
+        if key in seen:
+            raise ConfigError(f"{name}: {key!r} appears twice")
+        seen.add(key)
+        entries.append((key, RoleGrant(role, teams)))
+    if not entries:
+        raise ConfigError(f"{name} is empty: no one could sign in; use {ROLE_MAP_FORM}")
+    return tuple(entries)
+
+
+def parse_mfa(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """AFTERCARE_OIDC_MFA: ``amr:VALUE`` and ``acr:VALUE`` entries separated by commas
+    (default ``amr:mfa``), or ``off`` to always ask for Aftercare's own code."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        return (("amr", "mfa"),)
+    if text.lower() == "off":
+        return ()
+    pairs = []
+    for part in text.split(","):
+        claim, colon, value = part.strip().partition(":")
+        if claim.strip().lower() not in ("amr", "acr") or not colon or not value.strip():
+            raise ConfigError(f"AFTERCARE_OIDC_MFA={raw!r}: use amr:VALUE or acr:VALUE "
+                              "entries separated by commas (e.g. amr:mfa,amr:hwk), or off")
+        pairs.append((claim.strip().lower(), value.strip()))
+    return tuple(pairs)
+
+
+def _https_or_loopback(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{name}={raw!r}: use an https:// URL")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise ConfigError(f"{name}={raw!r}: use https:// (http only on 127.0.0.1 for tests)")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name}={raw!r}: no query or fragment")
+    return raw
+
+
+def parse_oidc(config: Mapping[str, object]) -> OidcSettings | None:
+    """The AFTERCARE_OIDC_* settings, or None when AFTERCARE_OIDC_ISSUER is unset."""
+    issuer = str(config.get("AFTERCARE_OIDC_ISSUER") or "").strip()
+    if not issuer:
+        stray = [k for k in ("AFTERCARE_OIDC_CLIENT_ID", "AFTERCARE_OIDC_CLIENT_SECRET",
+                             "AFTERCARE_OIDC_ROLE_MAP") if config.get(k)]
+        if stray:
+            raise ConfigError(f"{stray[0]} is set but AFTERCARE_OIDC_ISSUER is not")
+        return None
+    _https_or_loopback("AFTERCARE_OIDC_ISSUER", issuer)
+    client_id = str(config.get("AFTERCARE_OIDC_CLIENT_ID") or "").strip()
+    secret = str(config.get("AFTERCARE_OIDC_CLIENT_SECRET") or "").strip()
+    if not client_id:
+        raise ConfigError("AFTERCARE_OIDC_CLIENT_ID is required with AFTERCARE_OIDC_ISSUER")
+    if not secret:
+        raise ConfigError("AFTERCARE_OIDC_CLIENT_SECRET is required with "
+                          "AFTERCARE_OIDC_ISSUER")
+    role_map = parse_role_map(str(config.get("AFTERCARE_OIDC_ROLE_MAP") or ""))
+    claim = str(config.get("AFTERCARE_OIDC_GROUPS_CLAIM") or "groups").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_:./-]{1,100}", claim):
+        raise ConfigError(f"AFTERCARE_OIDC_GROUPS_CLAIM={claim!r}: a claim name")
+    scopes = " ".join(str(config.get("AFTERCARE_OIDC_SCOPES") or "openid email profile")
+                      .split())
+    if "openid" not in scopes.split():
+        raise ConfigError(f"AFTERCARE_OIDC_SCOPES={scopes!r}: must include openid")
+    return OidcSettings(issuer=issuer, client_id=client_id, client_secret=secret,
+                        role_map=role_map, groups_claim=claim, scopes=scopes,
+                        mfa=parse_mfa(config.get("AFTERCARE_OIDC_MFA")))  # type: ignore[arg-type]
+
+
+def parse_local_login(config: Mapping[str, object]) -> bool:
+    """AFTERCARE_LOCAL_LOGIN (default 1). Switching passwords off needs single sign-on,
+    or nobody could sign in."""
+    enabled = parse_flag("AFTERCARE_LOCAL_LOGIN", str(config.get("AFTERCARE_LOCAL_LOGIN", "1")))
+    if not enabled and not str(config.get("AFTERCARE_OIDC_ISSUER") or "").strip():
+        raise ConfigError("AFTERCARE_LOCAL_LOGIN=0 needs single sign-on "
+                          "(AFTERCARE_OIDC_ISSUER), or nobody could sign in")
+    return enabled
+
+
+def parse_slack_api_url(raw: object) -> str:
+    """AFTERCARE_SLACK_API_URL: the Web API's base (GovSlack: https://slack-gov.com/api/)."""
+    text = str(raw or "").strip() or "https://slack.com/api/"
+    _https_or_loopback("AFTERCARE_SLACK_API_URL", text)
+    return text if text.endswith("/") else text + "/"
 
 
 # Every setting that may come from the environment. ``create_app`` reads exactly these
@@ -191,6 +374,16 @@ ENV_KEYS = (
     "AFTERCARE_LIMIT_LINK_MISS",
     "AFTERCARE_LIMIT_API",
     "AFTERCARE_RETENTION_DAYS",
+    "AFTERCARE_OIDC_ISSUER",
+    "AFTERCARE_OIDC_CLIENT_ID",
+    "AFTERCARE_OIDC_CLIENT_SECRET",
+    "AFTERCARE_OIDC_ROLE_MAP",
+    "AFTERCARE_OIDC_GROUPS_CLAIM",
+    "AFTERCARE_OIDC_SCOPES",
+    "AFTERCARE_OIDC_MFA",
+    "AFTERCARE_LOCAL_LOGIN",
+    "AFTERCARE_SLACK_TOKEN",
+    "AFTERCARE_SLACK_API_URL",
     "RATELIMIT_ENABLED",
 )
 # Read by ``load_secret_key`` itself (never copied into the config mapping).

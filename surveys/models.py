@@ -123,9 +123,15 @@ ROLES = ("manager", "hr", "admin")
 
 
 class User(Base):
-    """An account for a manager, an HR or culture lead, or an admin. Participants have none."""
+    """An account for a manager, an HR or culture lead, or an admin. Participants have none.
+
+    An account made or taken over by single sign-on carries the provider's issuer and
+    subject; its role and teams are set from the provider's claims at every sign-in, and an
+    empty ``role`` means its groups grant none any more (surveys/services/sso.py).
+    """
 
     __tablename__ = "user_account"
+    __table_args__ = (UniqueConstraint("sso_issuer", "sso_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -140,6 +146,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    sso_issuer: Mapped[str | None] = mapped_column(String(255))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
 
     teams: Mapped[list[Team]] = relationship(secondary=user_team)
 
@@ -373,6 +381,9 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder
+    # How it goes out: "email", or "slack" (a direct message; a person not found in Slack
+    # gets it by email instead). Chosen when queued, from the delivery setting.
+    channel: Mapped[str] = mapped_column(String(8), default="email", server_default="email")
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), index=True)
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING, index=True)
@@ -385,6 +396,19 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     invitation: Mapped[Invitation | None] = relationship()
+
+
+class OrgSetting(Base):
+    """An organisation setting changed at run time by an admin (page or command line), such
+    as how invitations are delivered (surveys/services/delivery.py)."""
+
+    __tablename__ = "org_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
 
 
 class RecoveryCode(Base):

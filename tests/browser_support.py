@@ -16,9 +16,10 @@ _axe = Axe()
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port; yield its base URL; stop and dispose after."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve(app, port: int = 0) -> Iterator[str]:
+    """Serve ``app`` on ``port`` (a free loopback port by default); yield its base URL; stop
+    and dispose after."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

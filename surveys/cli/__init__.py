@@ -6,6 +6,7 @@
 * ``sending``: ``outbox flush|run`` and ``worker``;
 * ``keys``: ``api-key create|revoke|list``;
 * ``review``: ``lint-review``;
+* ``channels``: ``sso check``, ``slack check`` and ``delivery show|set``;
 * ``demo``: ``demo [--reset]``.
 
 Each command parses its arguments and calls one service (or the worker); domain errors are
@@ -19,10 +20,20 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from surveys.cli import database, demo, keys, organisation, review, sending, surveys
+    from surveys.cli import (
+        channels,
+        database,
+        demo,
+        keys,
+        organisation,
+        review,
+        sending,
+        surveys,
+    )
 
     for command in (database.db_cli, organisation.team_cli, organisation.person_cli,
                     organisation.user_cli, organisation.policy_cli, surveys.incident_cli,
                     surveys.surveys_cli, sending.outbox_cli, sending.worker, keys.api_key_cli,
                     review.lint_review, demo.demo_command):
         app.cli.add_command(command)
+    channels.init_app(app)

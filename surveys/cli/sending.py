@@ -25,7 +25,8 @@ outbox_cli = AppGroup("outbox", help="Sending queued email.")
 def flush_outbox(app: Flask) -> worker_mod.PassReport:
     config = settings()
     backend = backend_from_url(config.mail_url, config.mail_from)
-    report = worker_mod.deliver(app, session(), backend, render_email, worker_mod.PassReport())
+    report = worker_mod.deliver(app, session(), backend, render_email, worker_mod.PassReport(),
+                                slack=worker_mod.slack_channel())
     click.echo(report.mail_line(), err=True)
     return report
 

@@ -212,6 +212,9 @@ class Status(enum.StrEnum):
     SENT = "sent"
     TEMPORARY = "temporary"  # try again later (4xx reply, connection trouble)
     PERMANENT = "permanent"  # do not try again (5xx reply, malformed message)
+    # The recipient has no account on this channel (a person not in Slack): the outbox
+    # sends the message by email instead.
+    NOT_FOUND = "not_found"
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,8 @@ class Outcome:
     # False when the message never reached a server (no connection, sender refused): the
     # trouble is the server's or the configuration's, not the message's.
     attempted: bool = True
+    # Seconds the server asked to wait before the next request (Slack's Retry-After).
+    retry_after: float | None = None
 
     @property
     def sent(self) -> bool:
@@ -246,7 +251,7 @@ class Outcome:
         """The matching exception, or ``None`` when the message was sent."""
         if self.status is Status.TEMPORARY:
             return TemporaryFailure(self.code, self.reason)
-        if self.status is Status.PERMANENT:
+        if self.status in (Status.PERMANENT, Status.NOT_FOUND):
             return PermanentFailure(self.code, self.reason)
         return None
 

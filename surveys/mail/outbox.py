@@ -1,4 +1,5 @@
-"""The outbox: emails queued in the database and sent by ``flask outbox flush`` / the worker.
+"""The outbox: emails (and Slack direct messages) queued in the database and sent by
+``flask outbox flush`` / the worker.
 
 A queued row holds no body and no link. The body is rendered at send time from the
 invitation, whose token is decrypted just long enough to build the link; after the survey
@@ -30,6 +31,7 @@ from surveys.mail import (
     Mail,
     MailBackend,
     Outcome,
+    Status,
     backoff_delay,
     make_message_id,
     unsubscribe_headers,
@@ -65,6 +67,9 @@ class FlushReport:
     deferred: int = 0
     # The lease was lost to another sender (this one stalled longer than the lease).
     abandoned: int = 0
+    # Slack messages of people not found in Slack, sent by email instead (counted again
+    # under their email outcome).
+    rerouted: int = 0
 
     @property
     def handled(self) -> int:
@@ -111,6 +116,28 @@ def with_optout(rendered: Rendered, link: str) -> Rendered:
 LEASE = timedelta(minutes=2)
 
 
+@dataclass(frozen=True)
+class SlackChannel:
+    """The Slack backend and its renderer (text in Slack's mrkdwn), when Slack is set up."""
+
+    backend: MailBackend
+    render: Renderer
+
+
+@dataclass
+class _Item:
+    """One claimed message ready to go: its Mail for its channel, and for a Slack message
+    the email to send instead when the person is not in Slack (``email``), unless the same
+    message also goes by email anyway (``twin``)."""
+
+    message_id: int
+    attempts: int
+    mail: Mail
+    twin: bool = False
+    email: Mail | None = None
+    switch_to_email: bool = False
+
+
 def flush(
     session: Session,
     backend: MailBackend,
@@ -121,17 +148,24 @@ def flush(
     now: datetime,
     limit: int = 500,
     lease: timedelta = LEASE,
+    slack: SlackChannel | None = None,
 ) -> FlushReport:
-    """Send up to ``limit`` due messages over one connection; each outcome is committed as
-    soon as the mail server answers.
+    """Send up to ``limit`` due messages over one connection per channel; each outcome is
+    committed as soon as the server answers.
 
     Several senders (worker processes, hosts) can run at once. Each claims its batch in a
     short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite):
     the rows become ``sending`` under a random claim and a lease, so no other sender takes
     them. Outcomes are recorded one by one, so a sender killed mid-batch leaves every
     message it had sent marked sent; the rest return to the queue when its lease runs out.
-    What cannot be avoided with SMTP: a kill between the server's "250 OK" and the commit
-    of that one message sends it again later, with the same Message-ID.
+    What cannot be avoided with SMTP (or Slack): a kill between the server's "OK" and the
+    commit of that one message sends it again later, with the same Message-ID.
+
+    Messages queued for Slack (``channel == "slack"``) go through ``slack``'s backend on the
+    same claim, lease and outcome path: its Slack messages first, then the emails, so that a
+    person not found in Slack gets the email in the same run (the message stays claimed and
+    becomes an email). Without ``slack`` (no token any more) they go by email, or are
+    cancelled when the same message goes by email anyway (the "both" setting).
 
     ``message_id_seed`` is the application secret: it keys the Message-IDs and signs the
     opt-out links.
@@ -149,7 +183,7 @@ def flush(
     rows = session.execute(
         select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.attempts,
                Invitation.token_cipher, Person.id, Person.email, Person.opted_out,
-               Survey.id)
+               Survey.id, OutboxMessage.channel, OutboxMessage.invitation_id)
         .select_from(OutboxMessage)
         .outerjoin(Invitation, Invitation.id == OutboxMessage.invitation_id)
         .outerjoin(Person, Person.id == Invitation.person_id)
@@ -164,38 +198,56 @@ def flush(
             surveys[survey.id] = survey
         incident_ids = {s.incident_id for s in surveys.values()}
         list(session.scalars(select(Incident).where(Incident.id.in_(incident_ids))))
+    twins = _email_twins(session, [row for row in rows if row[8] == "slack"])
     session.rollback()  # end the read: nothing is held while mail goes out
     cancelled: dict[str, list[int]] = {}
-    batch: list[tuple[int, int, Mail]] = []
-    rendered_cache: dict[tuple[str, int], tuple[Rendered, str]] = {}
-    for message_id, kind, attempts, cipher, person_id, email, opted_out, survey_id in rows:
+    emails: list[_Item] = []
+    slacks: list[_Item] = []
+    rendered_cache: dict[tuple[str, str, int], tuple[Rendered, str]] = {}
+
+    def build(channel: str, kind: str, survey_id: int, link: str, optout: str, to: str,
+              message_id: int) -> Mail:
+        # Rendering is the costly part; render once per (channel, kind, survey) with a
+        # placeholder link and put each person's link in afterwards.
+        key = (channel, kind, survey_id)
+        if key not in rendered_cache:
+            placeholder = f"{base_url}/s/{'X' * 43}"
+            renderer = slack.render if channel == "slack" and slack is not None else render
+            rendered_cache[key] = (renderer(kind, surveys[survey_id], placeholder),
+                                   placeholder)
+        template, placeholder = rendered_cache[key]
+        rendered = with_optout(
+            Rendered(template.subject, template.text.replace(placeholder, link),
+                     template.html.replace(placeholder, link)), optout)
+        return Mail(to=to, subject=rendered.subject, text=rendered.text,
+                    html=rendered.html if channel == "email" else None,
+                    message_id=make_message_id(message_id, message_id_seed),
+                    headers=unsubscribe_headers(optout) if channel == "email" else {})
+
+    for (message_id, kind, attempts, cipher, person_id, email, opted_out, survey_id, channel,
+         invitation_id) in rows:
         if cipher is None or survey_id is None:
             cancelled.setdefault("survey closed before sending", []).append(message_id)
             continue
         if opted_out:
             cancelled.setdefault("recipient opted out", []).append(message_id)
             continue
-        token = box.open(cipher)
-        link = f"{base_url}/s/{token}"
-        # Rendering is the costly part; render once per (kind, survey) with a placeholder
-        # link and put each person's link in afterwards.
-        key = (kind, survey_id)
-        if key not in rendered_cache:
-            placeholder = f"{base_url}/s/{'X' * 43}"
-            rendered_cache[key] = (render(kind, surveys[survey_id], placeholder), placeholder)
-        template, placeholder = rendered_cache[key]
+        twin = (invitation_id, kind) in twins
+        switch = channel == "slack" and slack is None
+        if switch and twin:
+            cancelled.setdefault("Slack is not set up; the email goes instead",
+                                 []).append(message_id)
+            continue
+        link = f"{base_url}/s/{box.open(cipher)}"
         optout = optout_link(base_url, message_id_seed, person_id)
-        rendered = with_optout(
-            Rendered(template.subject, template.text.replace(placeholder, link),
-                     template.html.replace(placeholder, link)), optout)
-        batch.append((message_id, attempts, Mail(
-            to=email,
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            message_id=make_message_id(message_id, message_id_seed),
-            headers=unsubscribe_headers(optout),
-        )))
+        as_email = build("email", kind, survey_id, link, optout, email, message_id)
+        if channel == "slack" and not switch:
+            slacks.append(_Item(message_id, attempts,
+                                build("slack", kind, survey_id, link, optout, email,
+                                      message_id),
+                                twin=twin, email=None if twin else as_email))
+        else:
+            emails.append(_Item(message_id, attempts, as_email, switch_to_email=switch))
     if cancelled:
         begin_write(session)
         for reason, cancel_ids in cancelled.items():
@@ -203,9 +255,27 @@ def flush(
                 status=OutboxStatus.CANCELLED, last_error=reason, claim=None, lease_until=None))
             report.cancelled += len(cancel_ids)
         session.commit()
-    if batch:
-        _send(session, backend, batch, claim, clock, lease, report)
+    if slacks and slack is not None:
+        rerouted: list[_Item] = []
+        if not _send(session, slack.backend, slacks, claim, clock, lease, report, rerouted):
+            return report
+        report.rerouted += len(rerouted)
+        emails.extend(rerouted)
+    if emails:
+        _send(session, backend, sorted(emails, key=lambda item: item.message_id), claim,
+              clock, lease, report, [])
     return report
+
+
+def _email_twins(session: Session, slack_rows) -> set[tuple[int, str]]:
+    """(invitation, kind) of these Slack messages that also go by email ("both")."""
+    invitation_ids = {row[9] for row in slack_rows if row[9] is not None}
+    if not invitation_ids:
+        return set()
+    return {(invitation_id, kind) for invitation_id, kind in session.execute(
+        select(OutboxMessage.invitation_id, OutboxMessage.kind).where(
+            OutboxMessage.invitation_id.in_(invitation_ids),
+            OutboxMessage.channel == "email"))}
 
 
 def _claim(session: Session, claim: str, now: datetime, limit: int,
@@ -238,30 +308,38 @@ def _owned(ids: list[int], claim: str):
             .execution_options(synchronize_session=False))
 
 
-def _send(session: Session, backend: MailBackend, batch: list[tuple[int, int, Mail]],
-          claim: str, clock: Callable[[], datetime], lease: timedelta,
-          report: FlushReport) -> None:
-    """Send the batch, committing each outcome as it comes; renew the lease on the way."""
+def _send(session: Session, backend: MailBackend, batch: list[_Item], claim: str,
+          clock: Callable[[], datetime], lease: timedelta, report: FlushReport,
+          rerouted: list[_Item]) -> bool:
+    """Send the batch, committing each outcome as it comes; renew the lease on the way.
+    Slack messages whose person is not in Slack stay claimed, become emails and are put in
+    ``rerouted`` (unless they go by email anyway). False when the lease was lost."""
     renewed = time.monotonic()
-    outcomes = backend.send_each([mail for _, _, mail in batch])
+    outcomes = backend.send_each([item.mail for item in batch])
     try:
-        for (message_id, attempts, _mail), outcome in zip(batch, outcomes, strict=False):
+        for item, outcome in zip(batch, outcomes, strict=False):
             now = clock()
             begin_write(session)
             if time.monotonic() - renewed > lease.total_seconds() / 3:
-                session.execute(_owned([m for m, _, _ in batch], claim)
+                session.execute(_owned([i.message_id for i in batch], claim)
                                 .values(lease_until=now + lease))
                 renewed = time.monotonic()
-            values = _outcome_values(outcome, attempts, now)
-            held = session.execute(_owned([message_id], claim).values(**values)).rowcount
+            values = _outcome_values(outcome, item.attempts, now, item.twin)
+            if item.switch_to_email:
+                values["channel"] = "email"
+            held = session.execute(_owned([item.message_id], claim).values(**values)).rowcount
             session.commit()
             if held != 1:
                 # Another sender took this batch over (our lease ran out): stop here.
-                report.abandoned = sum(1 for m, _, _ in batch if m >= message_id)
+                report.abandoned = sum(1 for i in batch if i.message_id >= item.message_id)
                 log.warning("outbox: lease lost, %d message(s) left to the other sender",
                             report.abandoned)
-                return
-            if outcome.sent:
+                return False
+            if outcome.status is Status.NOT_FOUND and item.email is not None:
+                rerouted.append(_Item(item.message_id, item.attempts, item.email))
+            elif outcome.status is Status.NOT_FOUND:
+                report.cancelled += 1
+            elif outcome.sent:
                 report.sent += 1
             elif values["status"] == OutboxStatus.PENDING and not outcome.attempted:
                 report.deferred += 1
@@ -271,21 +349,33 @@ def _send(session: Session, backend: MailBackend, batch: list[tuple[int, int, Ma
                 report.failed += 1
     finally:
         outcomes.close()  # stops a stream cut short; closes the connection
+    return True
 
 
-def _outcome_values(outcome: Outcome, attempts: int, now: datetime) -> dict[str, object]:
+def _outcome_values(outcome: Outcome, attempts: int, now: datetime,
+                    twin: bool = False) -> dict[str, object]:
     release = {"claim": None, "lease_until": None}
     if outcome.sent:
         return {**release, "status": OutboxStatus.SENT, "sent_at": now, "last_error": None,
                 "attempts": attempts + 1}
     reason = outcome.reason[:200]
+    if outcome.status is Status.NOT_FOUND:
+        if twin:  # "both": the email of the same message goes anyway
+            return {**release, "status": OutboxStatus.CANCELLED,
+                    "last_error": f"{reason[:150]}; the email goes instead"}
+        # Still claimed by this sender, which sends it by email next.
+        return {"channel": "email", "last_error": f"{reason[:150]}; sent by email"}
+    wait = timedelta(seconds=outcome.retry_after or 0)
     if not outcome.attempted:  # the server was unreachable: no attempt against the message
-        return {**release, "status": OutboxStatus.PENDING, "last_error": reason}
+        values = {**release, "status": OutboxStatus.PENDING, "last_error": reason}
+        if wait:  # asked to wait (Slack's Retry-After): nothing is sent before then
+            values["next_attempt_at"] = now + wait
+        return values
     attempts += 1
     if outcome.temporary and attempts < MAX_ATTEMPTS:
         return {**release, "status": OutboxStatus.PENDING, "attempts": attempts,
                 "last_error": reason,
-                "next_attempt_at": now + timedelta(seconds=backoff_delay(attempts))}
+                "next_attempt_at": now + max(timedelta(seconds=backoff_delay(attempts)), wait)}
     return {**release, "status": OutboxStatus.FAILED, "attempts": attempts, "last_error": reason}
 
 

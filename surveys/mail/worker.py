@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from surveys import db as dbmod
 from surveys.mail import MailBackend, backend_from_url
-from surveys.mail.outbox import LEASE, FlushReport, Renderer, flush
+from surveys.mail.outbox import LEASE, FlushReport, Renderer, SlackChannel, flush
 from surveys.runtime import now, settings, token_box
 from surveys.services import checkin, lifecycle, retention
 
@@ -60,9 +60,21 @@ class PassReport:
         return line
 
 
+def slack_channel() -> SlackChannel | None:
+    """The Slack backend and renderer when AFTERCARE_SLACK_TOKEN is set (app context)."""
+    config = settings()
+    if not config.slack_token:
+        return None
+    from surveys.mail.render import render_slack
+    from surveys.mail.slack import SlackBackend
+
+    return SlackChannel(SlackBackend(config.slack_token, config.mail_from,
+                                     base_url=config.slack_api_url), render_slack)
+
+
 def deliver(app: Flask, session: Session, backend: MailBackend, render: Renderer,
             report: PassReport, batch: int = 500, max_batches: int = 1000,
-            lease: timedelta = LEASE) -> PassReport:
+            lease: timedelta = LEASE, slack: SlackChannel | None = None) -> PassReport:
     """Send every due email: outbox batches until none is due (at most ``max_batches``),
     then the check-in requests of closed surveys, one batch per survey. The one sending path
     of ``outbox flush``, ``outbox run`` and the worker. Several of these may run at once,
@@ -71,7 +83,7 @@ def deliver(app: Flask, session: Session, backend: MailBackend, render: Renderer
     secret = app.config["SECRET_KEY"]
     for _ in range(max_batches):
         flushed = flush(session, backend, token_box(), render, config.base_url, secret, now(),
-                        limit=batch, lease=lease)
+                        limit=batch, lease=lease, slack=slack)
         report.add(flushed)
         if flushed.handled < batch or flushed.deferred or flushed.abandoned:
             break  # nothing more is due, the server is unreachable, or another took over
@@ -80,7 +92,8 @@ def deliver(app: Flask, session: Session, backend: MailBackend, render: Renderer
 
 
 def one_pass(app: Flask, backend: MailBackend, render: Renderer, batch: int = 500,
-             max_batches: int = 1000, lease: timedelta = LEASE) -> PassReport:
+             max_batches: int = 1000, lease: timedelta = LEASE,
+             slack: SlackChannel | None = None) -> PassReport:
     """One tick, then every due email (see :func:`deliver`), then the retention of raw
     responses (``AFTERCARE_RETENTION_DAYS``)."""
     report = PassReport()
@@ -89,7 +102,7 @@ def one_pass(app: Flask, backend: MailBackend, render: Renderer, batch: int = 50
             ticked = lifecycle.tick(session, token_box(), now(), settings())
             report.opened, report.reminded, report.closed = (
                 len(ticked.opened), len(ticked.reminded), len(ticked.closed))
-            deliver(app, session, backend, render, report, batch, max_batches, lease)
+            deliver(app, session, backend, render, report, batch, max_batches, lease, slack)
             report.deleted = retention.apply(session, settings().retention_days, now())
     return report
 
@@ -104,10 +117,12 @@ def run(app: Flask, stop: threading.Event, interval: float = 10.0, batch: int = 
         with app.app_context():
             config = settings()
             backend = backend_from_url(config.mail_url, config.mail_from)
+    with app.app_context():
+        slack = slack_channel()
     passes = 0
     while not stop.is_set():
         try:
-            report = one_pass(app, backend, render, batch, lease=lease)
+            report = one_pass(app, backend, render, batch, lease=lease, slack=slack)
         except Exception:  # keep serving (the database may be restarting): try again later
             log.exception("worker pass failed")
         else:

@@ -41,7 +41,7 @@ from surveys.models import (
     SurveyStatus,
     Team,
 )
-from surveys.services import decisions, releases
+from surveys.services import decisions, delivery, releases
 from surveys.services.policies import policies_in_force
 from surveys.tokens import TokenBox, hash_token, new_token
 
@@ -372,11 +372,7 @@ def _open(session: Session, survey: Survey, box: TokenBox, now: datetime) -> Non
             insert(Ballot), [{"token_hash": h, "survey_id": survey.id, "spent": False}
                              for h in hashes]
         )
-    session.add_all(
-        OutboxMessage(kind="invitation", invitation_id=i.id, survey_id=survey.id,
-                      next_attempt_at=now, created_at=now)
-        for i in invitations
-    )
+    delivery.queue(session, "invitation", survey.id, [i.id for i in invitations], now)
     survey.practice_ids = " ".join(p.id for p in practices)
     survey.invited = len(invitations)
     survey.status = SurveyStatus.OPEN
@@ -403,11 +399,7 @@ def send_reminder(session: Session, survey_id: int, now: datetime) -> int:
             )
         )
     )
-    session.add_all(
-        OutboxMessage(kind="reminder", invitation_id=i, survey_id=survey.id,
-                      next_attempt_at=now, created_at=now)
-        for i in invitation_ids
-    )
+    delivery.queue(session, "reminder", survey.id, invitation_ids, now)
     survey.reminded = True
     session.commit()
     return len(invitation_ids)

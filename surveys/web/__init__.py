@@ -54,6 +54,8 @@ SESSION_SINCE = "since"
 RATE_LIMITS: dict[tuple[str, str], str] = {
     ("auth.login", "POST"): "AFTERCARE_LIMIT_LOGIN",
     ("auth.login_code", "POST"): "AFTERCARE_LIMIT_LOGIN",
+    ("auth.sso_start", "GET"): "AFTERCARE_LIMIT_LOGIN",
+    ("auth.sso_callback", "GET"): "AFTERCARE_LIMIT_LOGIN",
     ("auth.forgot", "POST"): "AFTERCARE_LIMIT_RESET",
     ("auth.reset", "POST"): "AFTERCARE_LIMIT_RESET",
     ("participant.arrive", "GET"): "AFTERCARE_LIMIT_LINK",

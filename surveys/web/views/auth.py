@@ -1,6 +1,8 @@
-"""Sign in and out for managers, HR and admins: passwords, two-factor codes, password reset.
+"""Sign in and out for managers, HR and admins: passwords, single sign-on (OpenID Connect),
+two-factor codes, password reset.
 
-Participants have no account and never come here. The rules are in docs/security.md.
+Participants have no account and never come here. The rules are in docs/security.md and,
+for single sign-on, docs/sso.md.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from surveys.mail import Mail, MailError, backend_from_url, make_message_id
 from surveys.models import User
 from surveys.runtime import now, settings
 from surveys.services import auth as service
+from surveys.services import sso as sso_service
 from surveys.services.access import ALL_ROLES
 from surveys.services.audit import record as record_event
 from surveys.services.lifecycle import normalise_email
-from surveys.web import public, roles_required, start_session
+from surveys.web import public, roles_required, sso, start_session
 from surveys.web.views.audit import record
 
 bp = Blueprint("auth", __name__)
@@ -47,8 +50,19 @@ PENDING_VERSION = "pending_sv"
 PENDING_NEXT = "pending_next"
 PENDING_AT = "pending_at"
 PENDING_SECONDS = 300
+PENDING_SSO = "pending_sso"
 SETUP_SECRET = "totp_setup"
 RESET_TOKEN = "reset_token"
+# Single sign-on: where to go after the provider, the ID token kept as the logout hint (only
+# when small: the session is a cookie), and the provider's logout address after sign-out.
+SSO_NEXT = "sso_next"
+SSO_SESSION = "sso"
+SSO_HINT = "sso_hint"
+SSO_LOGOUT = "sso_logout"
+SSO_MFA = "sso_mfa"  # the provider's token showed a second factor: no Aftercare code needed
+MAX_HINT = 1500
+LOCAL_OFF = ("Password sign-in is switched off here: sign in with your company account "
+             "(single sign-on).")
 # Reachable while an HR or admin account has not set up two-factor sign-in yet.
 ENROL_ENDPOINTS = {"auth.two_factor", "auth.logout", "auth.index", "static"}
 
@@ -65,22 +79,39 @@ def _box() -> service.SecretBox:
     return service.SecretBox(current_app.config["SECRET_KEY"])
 
 
-def _finish_login(user: User, next_url: str | None):
-    """A fresh session: nothing from before sign-in survives (no fixation)."""
+def _finish_login(user: User, next_url: str | None, sso_login: dict | None = None):
+    """A fresh session: nothing from before sign-in survives (no fixation).
+
+    ``sso_login`` marks a single sign-on session: ``{"hint": ID token or None, "how": ...}``.
+    """
     session.clear()
     login_user(user)
     start_session(user)
-    record("auth.login", target=f"user:{user.id}")
-    if service.totp_required(user) and not service.has_totp(user):
+    if sso_login is not None:
+        session[SSO_SESSION] = True
+        if sso_login.get("mfa"):
+            session[SSO_MFA] = True
+        if sso_login.get("hint"):
+            session[SSO_HINT] = sso_login["hint"]
+    record("auth.login", target=f"user:{user.id}",
+           detail=f"single sign-on{sso_login.get('how', '')}" if sso_login is not None else "")
+    if (service.totp_required(user) and not service.has_totp(user)
+            and not session.get(SSO_MFA)):
         flash("Your role needs two-factor sign-in. Set it up now to continue.", "info")
         return redirect(url_for("auth.two_factor"))
     return redirect(_safe_next(next_url))
 
 
+@bp.context_processor
+def _sign_in_options():
+    return {"sso_enabled": sso.enabled(), "local_login": settings().local_login}
+
+
 @bp.before_app_request
 def _require_enrolment():
     """HR and admin accounts reach nothing but the set-up page until two-factor is on."""
-    if "_user_id" not in session or request.endpoint in ENROL_ENDPOINTS:
+    if ("_user_id" not in session or request.endpoint in ENROL_ENDPOINTS
+            or session.get(SSO_MFA)):
         return None
     if (current_user.is_authenticated and service.totp_required(current_user)
             and not service.has_totp(current_user)):
@@ -94,6 +125,10 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("results.incidents"))
     email = ""
+    if not settings().local_login:
+        if request.method == "POST":
+            return render_template("auth/login.html", error=LOCAL_OFF, email=""), 400
+        return render_template("auth/login.html", error=None, email="")
     if request.method == "POST":
         email = request.form.get("email", "").strip()[:254]
         password = request.form.get("password", "")[:service.MAX_PASSWORD]
@@ -147,7 +182,9 @@ def login_code():
     user = db.get(User, user_id)
     if ok and user is not None and user.active and \
             user.session_version == session.get(PENDING_VERSION):
-        return _finish_login(user, session.get(PENDING_NEXT))
+        pending_sso = session.get(PENDING_SSO)
+        return _finish_login(user, session.get(PENDING_NEXT),
+                             pending_sso if isinstance(pending_sso, dict) else None)
     if user is not None:
         record_event(db, actor=user, action="auth.code.failed", now=now(),
                      target=f"user:{user.id}", allowed=False)
@@ -157,14 +194,103 @@ def login_code():
 @bp.post("/logout")
 @roles_required(*ALL_ROLES)
 def logout():
-    """End the session on the server side too: a copy of the cookie stops working."""
+    """End the session on the server side too: a copy of the cookie stops working. After a
+    single sign-on session, the provider's session ends too where it offers RP-initiated
+    logout (through a page: a form may not redirect to another site under this app's
+    Content-Security-Policy)."""
     user_id = current_user.id
+    was_sso, hint = bool(session.get(SSO_SESSION)), session.get(SSO_HINT)
     record("auth.logout", target=f"user:{user_id}")
     service.end_sessions(get_session(), user_id)
     logout_user()
     session.clear()
+    if was_sso and sso.enabled():
+        target = sso.logout_url(hint if isinstance(hint, str) else None,
+                                settings().base_url + url_for("auth.login"))
+        if target:
+            session[SSO_LOGOUT] = target
+            return redirect(url_for("auth.sso_logout"), code=303)
+        flash("You are signed out of Aftercare. Your company sign-in stays as it was: "
+              "sign out there too on a shared computer.", "info")
+        return redirect(url_for("auth.login"))
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/logout/provider")
+@public
+def sso_logout():
+    """Signed out of Aftercare; on to the provider's logout (at once, or by the link)."""
+    target = session.pop(SSO_LOGOUT, None)
+    if not isinstance(target, str):
+        return redirect(url_for("auth.login"))
+    return render_template("auth/sso_logout.html", target=target)
+
+
+# --- single sign-on -----------------------------------------------------------------------
+
+
+def _sso_refused(reason: str, message: str, status: int, user: User | None = None,
+                 who: str = ""):
+    """A refused single sign-on: a clear page, an audit entry, and no session left behind."""
+    session.clear()
+    log.warning("single sign-on refused: %s", reason)
+    record_event(get_session(), actor=user, action="auth.sso.refused", now=now(),
+                 target=f"user:{user.id}" if user is not None else "", allowed=False,
+                 detail=reason, actor_label=None if user is not None else (who or "anonymous"))
+    return render_template("auth/sso_refused.html", message=message), status
+
+
+@bp.get("/login/sso")
+@public
+def sso_start():
+    if not sso.enabled():
+        return render_template("errors/error.html", status=404, title="Not found",
+                               message="Single sign-on is not set up here."), 404
+    if current_user.is_authenticated:
+        return redirect(url_for("results.incidents"))
+    next_url = request.args.get("next")
+    if next_url:
+        session[SSO_NEXT] = _safe_next(next_url)
+    try:
+        return sso.begin(settings().base_url + url_for("auth.sso_callback"))
+    except sso.SsoRefused as exc:
+        return _sso_refused(exc.reason, exc.message, exc.status)
+
+
+@bp.get("/login/sso/callback")
+@public
+def sso_callback():
+    if not sso.enabled():
+        return render_template("errors/error.html", status=404, title="Not found",
+                               message="Single sign-on is not set up here."), 404
+    next_url = session.pop(SSO_NEXT, None)
+    try:
+        identity = sso.finish()
+    except sso.SsoRefused as exc:
+        return _sso_refused(exc.reason, exc.message, exc.status)
+    db = get_session()
+    try:
+        user = sso_service.sign_in(db, identity, settings().oidc)
+    except sso_service.SignInRefused as exc:
+        return _sso_refused(exc.reason, exc.message, exc.status, exc.user,
+                            who=f"sso:{identity.email}" if identity.email else "")
+    hint = identity.id_token if len(identity.id_token) <= MAX_HINT else None
+    if service.totp_required(user) and not identity.second_factor:
+        if service.has_totp(user):
+            # The provider's token does not show a second factor: Aftercare's own code.
+            session.clear()
+            session[PENDING], session[PENDING_VERSION] = user.id, user.session_version
+            session[PENDING_AT] = now().timestamp()
+            session["seen"] = session["since"] = now().timestamp()
+            session[PENDING_SSO] = {"hint": hint, "how": ", Aftercare code"}
+            if next_url:
+                session[PENDING_NEXT] = next_url
+            return redirect(url_for("auth.login_code"))
+        return _finish_login(user, next_url, {"hint": hint, "how": ", code to be set up"})
+    how = ", second factor by the provider" if identity.second_factor else ""
+    return _finish_login(user, next_url,
+                         {"hint": hint, "how": how, "mfa": identity.second_factor})
 
 
 @bp.get("/")
@@ -251,6 +377,9 @@ def two_factor_disable():
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @public
 def forgot():
+    if not settings().local_login:
+        return render_template("errors/error.html", status=404, title="No passwords here",
+                               message=LOCAL_OFF), 404
     if request.method == "GET":
         return render_template("auth/forgot.html", error=None, email="")
     email = request.form.get("email", "").strip()[:254]
@@ -288,6 +417,9 @@ def _send_reset(user: User, token: str) -> None:
 @public
 def reset_link(token: str):
     """Like a survey link: keep the token in the session and drop it from the address bar."""
+    if not settings().local_login:
+        return render_template("errors/error.html", status=404, title="No passwords here",
+                               message=LOCAL_OFF), 404
     if len(token) > 100:
         return render_template("auth/reset_invalid.html"), 404
     session[RESET_TOKEN] = token
@@ -297,6 +429,9 @@ def reset_link(token: str):
 @bp.route("/password/reset", methods=["GET", "POST"])
 @public
 def reset():
+    if not settings().local_login:
+        return render_template("errors/error.html", status=404, title="No passwords here",
+                               message=LOCAL_OFF), 404
     token = session.get(RESET_TOKEN)
     db = get_session()
     if not isinstance(token, str) or not service.reset_token_valid(db, token, now()):
