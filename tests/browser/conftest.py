@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import serve
-from conftest import make_app
 from support import build_org, open_survey
+from support.app import make_app
+from support.browser import serve
 from surveys import db as dbmod
 
 CHROMIUM = os.environ.get("AFTERCARE_CHROMIUM", "/usr/bin/chromium")

@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from analysis import items
-from browser_support import answer_every_question, assert_accessible
 from support import PASSWORD
+from support.browser import answer_every_question, assert_accessible
 from surveys import db as dbmod
 from surveys.models import StagedAnswer
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from analysis_org import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
 from playwright.sync_api import expect
 
-from browser_support import answer_every_question, assert_accessible, serve
-from conftest import make_app
 from support import NOW, PASSWORD, build_org, decide_periods, open_survey, totp_code
+from support.app import make_app
+from support.browser import answer_every_question, assert_accessible, serve
+from support.organisation import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
 from surveys import db as dbmod
 
 pytestmark = pytest.mark.browser

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_accessible
 from support import PASSWORD
+from support.browser import assert_accessible
 
 pytestmark = pytest.mark.browser
 

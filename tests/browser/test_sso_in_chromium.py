@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_accessible, serve
-from conftest import make_app
-from oidc_support import PASSWORD, Provider, require_node
-from smtp_support import free_port
 from support import build_org
+from support.app import make_app
+from support.browser import assert_accessible, serve
+from support.oidc import PASSWORD, Provider, require_node
+from support.smtp import free_port
 from surveys import db as dbmod
 
 pytestmark = pytest.mark.browser

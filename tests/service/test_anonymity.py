@@ -19,11 +19,11 @@ from scipy.stats import kendalltau
 from sqlalchemy import DateTime, inspect, select, text
 
 from analysis import items
-from conftest import make_app
-from support import ANSWERS, NOW, build_org, open_survey
+from support import ANSWERS, NOW, answer, build_org, open_survey
+from support.app import make_app
 from surveys import db as dbmod
 from surveys.models import Base, Invitation, Person
-from surveys.services import lifecycle, participant
+from surveys.services import lifecycle
 from surveys.tokens import hash_token
 
 ANSWER_TABLES = ("staged_answer", "staged_comment", "response", "comment")
@@ -64,11 +64,8 @@ def decode(row) -> int:
 
 def answer_in_order(session, survey, tokens, n):
     for i, token in enumerate(tokens[:n]):
-        form = encode(i)
-        if i % 2:
-            form["comment"] = f"comment number {i}"
-        participant.submit(session, hash_token(token),
-                           participant.parse_submission(form, survey.practices))
+        answer(session, token, encode(i),
+               comment=f"comment number {i}" if i % 2 else None)
 
 
 def physical_order(session, table: str, dialect: str) -> list[str]:
@@ -135,8 +132,7 @@ def test_a_database_copy_after_close_cannot_tell_who_answered(app, db, org, sett
     responders = {inv.person_id for inv in invitations[::2]}
     for inv, token in zip(invitations, tokens, strict=True):
         if inv.person_id in responders:
-            participant.submit(db, hash_token(token),
-                               participant.parse_submission(ANSWERS, survey.practices))
+            answer(db, token)
     lifecycle.tick(db, box, NOW + settings.survey_duration / 2, settings)  # reminders to all
     lifecycle.close_survey(db, survey.id, NOW + settings.survey_duration)
     engine = dbmod.get_engine(app)

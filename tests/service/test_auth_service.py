@@ -10,8 +10,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from conftest import make_app
 from support import NOW, PASSWORD, SECRET, TOTP_SECRET, build_org, totp_code
+from support.app import make_app
 from surveys import db as dbmod
 from surveys.errors import InvalidInput
 from surveys.models import RecoveryCode, User

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select
 
-from conftest import make_app
 from support import (
     AFTER_Q4,
     ANSWERS,
@@ -20,6 +19,7 @@ from support import (
     decide_periods,
     open_survey,
 )
+from support.app import make_app
 from surveys import db as dbmod
 from surveys.errors import Conflict, InvalidInput, SurveyNotOpen
 from surveys.mail import MailBackend, Outcome, Status

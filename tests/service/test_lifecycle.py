@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from support import NOW, open_survey
+from analysis import items
+from support import NOW, answer, open_survey
 from surveys.errors import InvalidInput, MinGroupLocked
 from surveys.models import (
     Ballot,
@@ -17,7 +18,7 @@ from surveys.models import (
     StagedAnswer,
     Survey,
 )
-from surveys.services import lifecycle, participant
+from surveys.services import lifecycle
 from surveys.tokens import hash_token
 
 pytestmark = pytest.mark.usefixtures("org")
@@ -27,13 +28,11 @@ def count(db, model, *where):
     return db.scalar(select(func.count()).select_from(model).where(*where))
 
 
+AGREEING = {**dict.fromkeys(items.STATEMENT_IDS, "4"), "involvement": "direct"}
+
+
 def submit(db, token, **answers):
-    form = {s: "4" for s in ("blame_system", "blame_person", "blame_career", "social_treated",
-                             "social_hesitate", "social_support", "sharing_own", "sharing_free",
-                             "lead_shared")}
-    form["involvement"] = "direct"
-    form.update(answers)
-    participant.answer(db, hash_token(token), form)
+    answer(db, token, AGREEING, **answers)
 
 
 def test_create_incident_invites_each_participant_once(db, settings, box):

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from smtp_support import Inbox, free_port
+from support.smtp import Inbox, free_port
 from surveys.mail import (
     ConsoleBackend,
     FileBackend,

@@ -195,8 +195,8 @@ def test_online_backup_of_sqlite_while_writing(tmp_path):
     """`db backup` copies a live SQLite database consistently, the app still writing."""
     import threading
 
-    from conftest import make_app
     from support import build_org
+    from support.app import make_app
 
     app = make_app(f"sqlite:///{tmp_path / 'live.db'}")
     engine = dbmod.get_engine(app)

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smtp_support import Inbox
 from support import NOW, SECRET, open_survey
+from support.smtp import Inbox
 from surveys.mail import FileBackend, MailBackend, Outcome, SMTPBackend, Status, outbox
 from surveys.mail.render import render_email
 from surveys.models import OutboxMessage

@@ -15,9 +15,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from slack_support import TOKEN, Workspace, slack_api
-from smtp_support import Inbox, free_port
 from support import NOW, SECRET, open_survey
+from support.slack import TOKEN, Workspace, slack_api
+from support.smtp import Inbox, free_port
 from surveys import db as dbmod
 from surveys.mail import SMTPBackend, outbox
 from surveys.mail.render import render_email, render_slack

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smtp_support import Inbox, free_port
 from support import NOW, SECRET, Manager, open_survey, tokens_of
+from support.smtp import Inbox, free_port
 from surveys.mail import SMTPBackend, make_message_id, outbox
 from surveys.mail.render import render_email
 from surveys.models import OutboxMessage, Person

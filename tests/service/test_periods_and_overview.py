@@ -6,21 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from analysis_org import AUG, INVOLVEMENT, MAY, PAYMENTS_AUG, rows_from, run_survey, uniform
 from sqlalchemy import func, select
 
-from support import AFTER_Q4, NOW, decide_periods, tokens_of
+from support import AFTER_Q4, NOW, answer, decide_periods, tokens_of
+from support.organisation import AUG, INVOLVEMENT, MAY, PAYMENTS_AUG, rows_from, run_survey, uniform
 from surveys.models import ReleaseRecord, Team
 from surveys.services import (
     admin,
     lifecycle,
     overview,
-    participant,
     periods,
     releases,
     results,
 )
-from surveys.tokens import hash_token
 
 
 def _team(db, slug):
@@ -170,8 +168,7 @@ def test_a_surveys_own_minimum_holds_on_the_hr_pages_and_the_api(db, org, settin
     lifecycle.set_min_group(db, survey.id, 8)
     lifecycle.open_survey(db, survey.id, box, created + timedelta(hours=2))
     for token in tokens_of(db, box, survey.id)[:6]:
-        participant.submit(db, hash_token(token),
-                           participant.parse_submission(uniform(1)[0], survey.practices))
+        answer(db, token, uniform(1)[0])
     lifecycle.close_survey(db, survey.id, datetime(2026, 2, 9, tzinfo=UTC))
     decide_periods(db, settings, NOW)
     for grain, period in (("quarter", "2026-Q1"), ("month", "2026-02")):
@@ -230,8 +227,8 @@ def test_a_finding_has_one_verdict_and_one_period_everywhere(db, org, settings, 
 
 @pytest.mark.postgres
 def test_periods_and_overview_on_postgresql(postgres_url):
-    from conftest import make_app
     from support import SECRET, build_org
+    from support.app import make_app
     from surveys import db as dbmod
     from surveys.tokens import TokenBox
 

@@ -34,7 +34,7 @@ from sqlalchemy import func, select, text, update
 
 from analysis import items
 from bench import participants, servers
-from smtp_support import Inbox, free_port
+from support.smtp import Inbox, free_port
 from surveys import db as dbmod
 from surveys.models import Ballot, Response, StagedAnswer, Survey
 from surveys.tokens import hash_token

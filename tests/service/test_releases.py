@@ -8,15 +8,14 @@ import json
 from datetime import timedelta
 
 import pytest
-from analysis_org import AUG, run_survey, uniform
 from sqlalchemy import delete, func, select
 
 from analysis import release
-from support import NOW, decide_periods, open_survey
+from support import ANSWERS, NOW, answer, answer_and_close, decide_periods, open_survey
+from support.organisation import AUG, run_survey, uniform
 from surveys.db import begin_write
 from surveys.models import ReleaseRecord, SealedCount, Team, User
-from surveys.services import decisions, ledger, lifecycle, participant, pools, releases, results
-from surveys.tokens import hash_token
+from surveys.services import decisions, ledger, lifecycle, pools, releases, results
 
 
 def _hr(db) -> User:
@@ -168,22 +167,13 @@ def test_one_items_answerers_are_audited_apart_from_the_respondents(db, org, set
 
 
 def _answer(db, survey, tokens, n, comment=None, **answers):
-    from support import ANSWERS
-
     for token in tokens[:n]:
-        form = dict(ANSWERS, **answers)
-        if comment is not None:
-            form["comment"] = comment
-        participant.submit(db, hash_token(token),
-                           participant.parse_submission(form, survey.practices))
+        answer(db, token, comment=comment, **answers)
 
 
 def _small(db, settings, box, at, n, title, comment=None):
-    survey, tokens = open_survey(db, settings, box, team="payments", people=6, now=at,
-                                 title=title)
-    _answer(db, survey, tokens, n, comment)
-    lifecycle.close_survey(db, survey.id, survey.closes_at)
-    return survey
+    return answer_and_close(db, settings, box, [{**ANSWERS, "comment": comment}] * n,
+                            people=6, team="payments", now=at, title=title)
 
 
 def test_small_incidents_pool_by_quarter_and_release_when_it_ends(db, org, settings, box):
@@ -308,7 +298,7 @@ def _race(url: str) -> list[bool]:
     threads with sessions of their own: the lock lets exactly one through."""
     import threading
 
-    from conftest import make_app
+    from support.app import make_app
     from surveys import db as dbmod
     from surveys.tokens import TokenBox
 
@@ -392,8 +382,8 @@ def _two_processes(url: str, tmp_path) -> list[str]:
     import time
     from pathlib import Path
 
-    from conftest import make_app
     from support import build_org
+    from support.app import make_app
     from surveys import db as dbmod
     from surveys.tokens import TokenBox
 

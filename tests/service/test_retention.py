@@ -8,20 +8,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from support import ANSWERS, NOW, open_survey
+from support import ANSWERS, NOW, answer_and_close, open_survey
 from surveys.models import ReleaseRecord, Response, SealedCount, Survey
-from surveys.services import lifecycle, participant, results, retention
+from surveys.services import participant, results, retention
 from surveys.tokens import hash_token
 
 pytestmark = pytest.mark.usefixtures("org")
 
 
 def answered_and_closed(db, settings, box, title, closed_at, people=6):
-    survey, tokens = open_survey(db, settings, box, people=people, title=title)
-    for token in tokens:
-        participant.submit(db, hash_token(token),
-                           participant.parse_submission(ANSWERS, survey.practices))
-    return lifecycle.close_survey(db, survey.id, closed_at)
+    return answer_and_close(db, settings, box, [ANSWERS] * people, close_at=closed_at,
+                            people=people, title=title)
 
 
 def shown(db, survey_id):
@@ -65,8 +62,8 @@ def test_open_surveys_are_never_touched(db, settings, box):
 
 
 def test_the_worker_applies_the_setting(tmp_path, box):
-    from conftest import make_app
     from support import build_org
+    from support.app import make_app
     from surveys import db as dbmod
     from surveys.mail import FileBackend, worker
     from surveys.mail.render import render_email

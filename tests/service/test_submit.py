@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from conftest import make_app
 from support import ANSWERS, NOW, build_org, open_survey
+from support.app import make_app
 from surveys import db as dbmod
 from surveys.errors import InvalidInput, TokenSpent, TokenUnknown
 from surveys.models import Ballot, StagedAnswer, StagedComment

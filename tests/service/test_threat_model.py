@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from analysis_org import run_survey, uniform
 from sqlalchemy import func, select
 
-from support import ANSWERS, NOW, decide_periods, open_survey
+from support import NOW, answer, decide_periods, open_survey
+from support.organisation import run_survey, uniform
 from surveys.models import AuditEvent, OutboxMessage, ReleaseRecord
-from surveys.services import participant, periods
-from surveys.tokens import hash_token
+from surveys.services import periods
 
 
 def _count(db, model) -> int:
@@ -23,8 +22,7 @@ def test_submitting_sends_nothing_and_audits_nothing(db, org, settings, box):
     survey, tokens = open_survey(db, settings, box, people=6)
     mail, events = _count(db, OutboxMessage), _count(db, AuditEvent)
     for token in tokens[:3]:
-        participant.submit(db, hash_token(token),
-                           participant.parse_submission(ANSWERS, survey.practices))
+        answer(db, token)
     assert _count(db, OutboxMessage) == mail and _count(db, AuditEvent) == events
 
 

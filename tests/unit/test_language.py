@@ -1,6 +1,6 @@
 """Behaviour and measured quality of analysis.language, the review language check.
 
-Quality is measured at sentence level by ``tests/language_corpus.py`` (run it to print the
+Quality is measured at sentence level by ``tests/support/corpus.py`` (run it to print the
 table quoted in docs/review-language.md): on sentences quoted from published incident text
 (a part the rules were tuned on and a held-out part that is only ever counted) and on the
 invented corpora. A sentence counts as flagged when at least one finding outside
@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import language_corpus
 import pytest
 
 from analysis import language
@@ -36,6 +35,7 @@ from analysis.language import (
     severity_at_least,
     severity_rank,
 )
+from support import corpus as language_corpus
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEVELOPMENT = DATA / "review_sentences.tsv"
@@ -142,7 +142,7 @@ def test_invented_corpora_meet_their_targets():
 
 
 def test_docs_quote_the_current_figures():
-    """docs/review-language.md shows what the check measures (tests/language_corpus.py)."""
+    """docs/review-language.md shows what the check measures (tests/support/corpus.py)."""
     docs = (DATA.parent.parent / "docs" / "review-language.md").read_text(encoding="utf-8")
     assert language_corpus.table() in docs
 

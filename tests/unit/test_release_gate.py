@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from adversary import derivable_small_groups
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import release
 from analysis.audit import ReleaseLedger
 from analysis.release import Reason
+from support.adversary import derivable_small_groups
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -110,7 +110,7 @@ def hierarchies(draw):
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(hierarchies(), st.integers(3, 6))
 def test_shown_hierarchy_totals_never_expose_a_small_group(tree, k):
-    """The exact attacker (tests/adversary.py) against hierarchy_release: every node total
+    """The exact attacker (tests/support/adversary.py) against hierarchy_release: every node total
     shown, nothing below k derivable by any combination."""
     parents, own = tree
     people: dict[int, list[int]] = {}

@@ -4,7 +4,7 @@ role may not go, reachable where it may, never a 500. A route without an expecta
 Another team's incident or team is a 404 indistinguishable from one that does not exist.
 Every answer but a static file is ``Cache-Control: no-store`` (one place: surveys.web).
 
-How to give a new route its expectation: tests/routewalk.py (module docstring).
+How to give a new route its expectation: tests/support/routes.py (module docstring).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from routewalk import (
+from support import open_survey
+from support.routes import (
     ROLES,
     Objects,
     csrf_token,
@@ -25,7 +26,6 @@ from routewalk import (
     team_scoped,
     url_for_rule,
 )
-from support import open_survey
 from surveys.models import MAX_ID, AuditEvent
 
 OTHER_TEAM_TITLE = "Platform-only cache stampede 7f3c"
@@ -44,7 +44,7 @@ def _rules(app):
 def test_every_route_has_an_expectation(app):
     missing = [f"{r.endpoint} {r.rule}" for r in _rules(app) if expectation(app, r) is None]
     assert not missing, (
-        "routes without an access expectation (see tests/routewalk.py): " + ", ".join(missing))
+        "routes without an access expectation (see tests/support/routes.py): " + ", ".join(missing))
 
 
 def test_every_route_argument_has_a_value(app):

@@ -1,4 +1,4 @@
-"""The cross-surface adversary (tests/harvest.py) against generated organisations, on SQLite
+"""The cross-surface adversary (tests/support/harvest.py) against generated organisations, on SQLite
 and PostgreSQL: every page, export and API response each role can reach, harvested in two
 random orders, must be the same both times, must not add a single release record, and the
 exact-span attacker over everything harvested must find no group smaller than its k, for
@@ -13,8 +13,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from adversary import derivable_small_groups
-from harvest import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from analysis import items
+from support.adversary import derivable_small_groups
+from support.app import make_app, postgres_schema
+from support.harvest import (
     INVOLVEMENT,
     KINDS,
     PRACTICE_VALUES,
@@ -27,12 +33,6 @@ from harvest import (
     login_all,
     urls,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import func, select
-
-from analysis import items
-from conftest import make_app, postgres_schema
 from surveys import db as dbmod
 from surveys.models import ReleaseRecord
 from surveys.services import ledger, overview
@@ -191,9 +191,8 @@ def test_the_demo_organisation_exposes_no_small_group(tmp_path):
     """The demo (real dates, the real clock) through every surface, in two orders."""
     from datetime import UTC, datetime
 
-    from harvest import world_from_database
-
     from support import TOTP_SECRET
+    from support.harvest import world_from_database
     from surveys.cli.demo import DEMO_PASSWORD
     from surveys.models import User
     from surveys.services import auth

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from api_support import Api, error_of, incident, make_key
 from support import NOW, Manager
+from support.api import Api, error_of, incident, make_key
 from surveys.models import ApiKey, Incident, SeenSignature, Survey
 from surveys.services import apikeys
 
@@ -319,7 +319,7 @@ def _yesterday() -> str:
 
 @pytest.fixture
 def live(app):
-    from browser_support import serve
+    from support.browser import serve
 
     app.config["AFTERCARE_NOW"] = None  # a live server on the wall clock, as a client's
     with serve(app) as url:

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from api_support import Api, conforms, error_of, incident, make_key
 from support import NOW
+from support.api import Api, conforms, error_of, incident, make_key
 from surveys.models import Ballot, Incident, Invitation, OutboxMessage, Person, Survey
 
 pytestmark = pytest.mark.usefixtures("org")
@@ -103,7 +103,7 @@ def test_open_delay_and_duration_are_overridable_per_request(api, app):
 
 
 def test_configured_delay_is_the_default(client, sqlite_url):
-    from conftest import make_app
+    from support.app import make_app
 
     # same database file as the org fixture's: the organisation is there already
     app = make_app(sqlite_url, AFTERCARE_OPEN_DELAY="24h", AFTERCARE_SURVEY_DURATION="5d")
@@ -128,7 +128,7 @@ def test_survey_fatigue_counts_invitations_in_the_window(api, db):
 
 
 def test_fatigue_window_and_limit_are_configurable(sqlite_url):
-    from conftest import make_app
+    from support.app import make_app
 
     app = make_app(sqlite_url, AFTERCARE_MAX_PULSES="1", AFTERCARE_PULSE_WINDOW="7d")
     api = Api(app.test_client(), make_key(app))

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from api_support import Api, conforms, error_of, incident, make_key
-from conftest import make_app
 from support import NOW, SECRET, build_org
+from support.api import Api, conforms, error_of, incident, make_key
+from support.app import make_app
 from surveys import db as dbmod
 from surveys.mail import FileBackend, outbox
 from surveys.mail.render import render_email

@@ -9,9 +9,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from api_support import Api, incident, make_key
-from conftest import make_app
 from support import build_org
+from support.api import Api, incident, make_key
+from support.app import make_app
 from surveys import db as dbmod
 from surveys.models import Ballot, Incident, Invitation, OutboxMessage, Person, Survey
 

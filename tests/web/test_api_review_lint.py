@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from api_support import Api, conforms, error_of, make_key
+from support.api import Api, conforms, error_of, make_key
 
 DRAFT = ("Root cause: Sam should have checked the dashboard before deploying. "
          'At 14:10 Priya asked: "who deployed this?"')

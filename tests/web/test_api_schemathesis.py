@@ -15,7 +15,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from api_support import Api, incident, make_key
+from support.api import Api, incident, make_key
 
 EXAMPLES = 30
 OPERATIONS = ("POST /api/v1/incidents", "GET /api/v1/surveys/{id}",

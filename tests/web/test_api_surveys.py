@@ -8,11 +8,9 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
-from api_support import DOCUMENT, Api, conforms, error_of, incident, make_key
-from support import NOW, decide_periods, open_survey
+from support import NOW, answer, answer_and_close, decide_periods, open_survey
+from support.api import DOCUMENT, Api, conforms, error_of, incident, make_key
 from surveys.api.openapi import build_document
-from surveys.services import lifecycle, participant
-from surveys.tokens import hash_token
 
 pytestmark = pytest.mark.usefixtures("org")
 
@@ -27,20 +25,20 @@ def api(app, client, db, settings):
     return api
 
 
+def agreeing(value: str = "4") -> dict[str, str]:
+    """Every statement answered ``value``, by someone directly involved."""
+    return {**dict.fromkeys(STATEMENTS, value), "involvement": "direct"}
+
+
 def submit(db, token, value="4"):
-    form = {s: value for s in STATEMENTS}
-    form["involvement"] = "direct"
-    participant.answer(db, hash_token(token), form)
+    answer(db, token, agreeing(value))
 
 
 def closed_survey(db, settings, box, answers: int, closed: datetime, title="Incident",
                   value="4"):
-    survey, tokens = open_survey(db, settings, box, people=max(answers, 5), title=title,
-                                 now=closed - timedelta(days=1))
-    for token in tokens[:answers]:
-        submit(db, token, value)
-    lifecycle.close_survey(db, survey.id, closed)
-    return survey
+    return answer_and_close(db, settings, box, [agreeing(value)] * answers, close_at=closed,
+                            people=max(answers, 5), title=title,
+                            now=closed - timedelta(days=1))
 
 
 def test_openapi_document_is_valid_and_served(client):

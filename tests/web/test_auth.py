@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import make_app
 from support import NOW, PASSWORD, Manager, csrf_from, totp_code
+from support.app import make_app
 from surveys.models import PasswordReset, User
 from surveys.services import admin, auth
 from surveys.web import MaskSurveyLinks

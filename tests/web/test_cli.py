@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import make_app
 from support import PASSWORD
+from support.app import make_app
 from surveys import db as dbmod
 from surveys.models import Incident, OutboxMessage, Survey, Team, User
 from surveys.tokens import hash_token

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from routewalk import CSRF_EXEMPT, Objects, csrf_token, role_email, sign_in, url_for_rule
 from support import open_survey
+from support.routes import CSRF_EXEMPT, Objects, csrf_token, role_email, sign_in, url_for_rule
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 EXPIRED = "This form expired or was sent from somewhere else"
@@ -68,7 +68,7 @@ def test_only_the_listed_routes_are_exempt(app):
     assert set(CSRF_EXEMPT) & set(app.view_functions) <= exempt
     rules = {r.endpoint: r for r in app.url_map.iter_rules()}
     unlisted = {e for e in exempt if not rules[e].rule.startswith("/api/")} - set(CSRF_EXEMPT)
-    assert not unlisted, f"CSRF-exempt without a reason in tests/routewalk.py: {unlisted}"
+    assert not unlisted, f"CSRF-exempt without a reason in tests/support/routes.py: {unlisted}"
 
 
 @pytest.mark.usefixtures("org")

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from conftest import make_app
-from routewalk import CSRF_EXEMPT, Objects, client_for, expectation, url_for_rule
 from support import build_org, open_survey
+from support.app import make_app
+from support.routes import CSRF_EXEMPT, Objects, client_for, expectation, url_for_rule
 from surveys import db as dbmod
 from surveys.tokens import hash_token
 
@@ -76,7 +76,7 @@ def test_random_form_data_never_causes_a_500(tmp_path):
 
 def _api_key(app) -> str | None:
     try:
-        from api_support import make_key
+        from support.api import make_key
     except ImportError:  # no API in this build
         return None
     return make_key(app).secret

@@ -11,9 +11,9 @@ import shutil
 import subprocess
 
 import pytest
-from analysis_org import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
 
 from support import NOW, Manager, decide_periods
+from support.organisation import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
 from surveys.services import admin
 
 
@@ -163,7 +163,7 @@ def test_team_page_for_its_manager_only(client, organisation):
 
 def _gap_of_five_in_six(db, settings, box, policies):
     """Five of six say the review was written by the person most involved, in Q3."""
-    from analysis_org import set_policies
+    from support.organisation import set_policies
 
     set_policies(db, policies)
     rows = uniform(6)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import POSTGRES_URL, make_app
-from smtp_support import free_port
 from support import build_org, open_survey
+from support.app import POSTGRES_URL, make_app
+from support.smtp import free_port
 from surveys import db as dbmod
 from surveys.config import ENV_KEYS, ConfigError, load_secret_key
 from surveys.web.serving import ACCESS_LOG_FORMAT, AccessLogger, check_port

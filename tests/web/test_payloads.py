@@ -21,10 +21,18 @@ import pytest
 from sqlalchemy import func, inspect, select
 from werkzeug.routing import IntegerConverter
 
-from api_support import incident, make_key
-from conftest import make_app
-from routewalk import Objects, arguments_of, fill_rule, methods, role_email, sign_in, url_for_rule
 from support import NOW, Manager, Participant, build_org, csrf_from, open_survey
+from support.api import incident, make_key
+from support.app import make_app
+from support.routes import (
+    Objects,
+    arguments_of,
+    fill_rule,
+    methods,
+    role_email,
+    sign_in,
+    url_for_rule,
+)
 from surveys import csvsafe
 from surveys import db as dbmod
 from surveys.models import Comment, Incident, Person, Team

@@ -6,16 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from analysis_org import AUG, uniform
 from sqlalchemy import select
 
-from conftest import make_app
-from support import ANSWERS, NOW, Manager, build_org, decide_periods, tokens_of
+from support import ANSWERS, NOW, Manager, answer, build_org, decide_periods, tokens_of
+from support.app import make_app
+from support.organisation import AUG, uniform
 from surveys import db as dbmod
 from surveys.config import ConfigError
 from surveys.models import AuditEvent
-from surveys.services import ledger, lifecycle, participant
-from surveys.tokens import hash_token
+from surveys.services import ledger, lifecycle
 
 
 @pytest.fixture(autouse=True)
@@ -35,11 +34,7 @@ def small_survey(db, settings, box, at, answers, title, comment=None, team="paym
     survey = lifecycle.create_incident(db, data, settings, box, at)
     tokens = tokens_of(db, box, survey.id)
     for token, row in zip(tokens, answers, strict=False):
-        form = dict(row)
-        if comment:
-            form["comment"] = comment
-        participant.submit(db, hash_token(token),
-                           participant.parse_submission(form, survey.practices))
+        answer(db, token, dict(row), comment=comment or None)
     lifecycle.close_survey(db, survey.id, survey.closes_at)
     return survey
 

@@ -8,8 +8,8 @@ import secrets
 
 import pytest
 
-from conftest import make_app
 from support import ANSWERS, NOW, PASSWORD, Participant, csrf_from, open_survey
+from support.app import make_app
 from surveys import db as dbmod
 from surveys.services import lifecycle
 from surveys.web import LIMIT_DEFAULTS

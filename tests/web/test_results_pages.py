@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from analysis_org import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, set_policies
 
 from support import Manager
+from support.organisation import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, set_policies
 from surveys.models import Incident
 
 

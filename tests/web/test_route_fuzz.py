@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api_support import make_key
-from conftest import make_app
-from routewalk import arguments_of, client_for, expectation, fill_rule, methods
 from support import build_org, open_survey
+from support.api import make_key
+from support.app import make_app
+from support.routes import arguments_of, client_for, expectation, fill_rule, methods
 from surveys import db as dbmod
 from surveys.models import MAX_ID
 from surveys.web import IdConverter

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from conftest import make_app
-from slack_support import TOKEN, Workspace, slack_api
 from support import Manager, csrf_from, open_survey
+from support.app import make_app
+from support.slack import TOKEN, Workspace, slack_api
 from surveys import db as dbmod
 from surveys.models import AuditEvent, OutboxMessage
 from surveys.services import delivery

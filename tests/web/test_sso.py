@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from conftest import make_app, migrate
-from oidc_support import ACCOUNTS, CLIENT_ID, Provider, require_node, sign_in_at_provider
 from support import NOW, totp_code
+from support.app import make_app, migrate
+from support.oidc import ACCOUNTS, CLIENT_ID, Provider, require_node, sign_in_at_provider
 from surveys import db as dbmod
 from surveys.models import AuditEvent, User
 from surveys.services.sso import NO_PASSWORD

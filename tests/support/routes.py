@@ -107,7 +107,7 @@ def url_for_rule(rule: Rule, objects: Objects) -> str:
     values = arg_values(objects)
     missing = [a for a in rule.arguments if a not in values]
     if missing:
-        raise KeyError(f"{rule.rule}: add {missing} to tests/routewalk.py arg_values")
+        raise KeyError(f"{rule.rule}: add {missing} to tests/support/routes.py arg_values")
     return rule.build({a: values[a] for a in rule.arguments}, append_unknown=False)[1]
 
 

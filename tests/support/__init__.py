@@ -10,7 +10,8 @@ import pyotp
 from sqlalchemy import select
 
 from surveys.models import Invitation, Survey
-from surveys.services import admin, auth, decisions, lifecycle
+from surveys.services import admin, auth, decisions, lifecycle, participant
+from surveys.tokens import hash_token
 
 SECRET = "test-secret-key-" + "x" * 32
 PASSWORD = "correct horse battery"
@@ -89,6 +90,27 @@ ANSWERS = {
 }
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def answer(session, token: str, form: dict[str, str] | None = None, **changes: str) -> int:
+    """One participant answers through the service, as the form would post it: ``form``
+    (default ``ANSWERS``) with ``changes``; returns the survey's id."""
+    posted = {k: v for k, v in {**(form or ANSWERS), **changes}.items()
+              if v is not None and k != "csrf_token"}
+    return participant.answer(session, hash_token(token), posted)
+
+
+def answer_and_close(session, settings, box, forms, *, close_at: datetime | None = None,
+                     people: int | None = None, **opening) -> Survey:
+    """Open a survey (``open_survey`` with ``opening``), let one participant answer each of
+    ``forms`` (fewer when fewer were invited), and close it at ``close_at`` (default: when
+    it is due)."""
+    survey, tokens = open_survey(session, settings, box,
+                                 people=people if people is not None else len(forms) + 1,
+                                 **opening)
+    for token, form in zip(tokens, forms, strict=False):
+        answer(session, token, form)
+    return lifecycle.close_survey(session, survey.id, close_at or survey.closes_at)
 
 
 def csrf_from(html: str) -> str:

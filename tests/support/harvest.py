@@ -31,11 +31,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from adversary import derivable_small_groups
 from sqlalchemy import select
 
 from analysis import items, periods
 from support import NOW, Manager, decide_periods, tokens_of
+from support.adversary import derivable_small_groups
 from surveys.models import Survey, Team
 from surveys.services import admin, lifecycle, participant
 from surveys.tokens import hash_token
@@ -369,8 +369,8 @@ def login_all(app, client_factory, at: datetime = FINAL, *, hr: str = "hr@exampl
               manager: str = "manager@example.org", password: str | None = None
               ) -> dict[str, object]:
     """A signed-in client per role (the app's clock at ``at``) and an API client."""
-    from api_support import Api, make_key
     from support import PASSWORD
+    from support.api import Api, make_key
 
     app.config["AFTERCARE_NOW"] = at
     clients = {"hr": client_factory(), "manager": client_factory()}

@@ -1,6 +1,6 @@
 """Sentence-level precision and recall of the review language check on the labelled corpora.
 
-Run ``.venv/bin/python tests/language_corpus.py`` to print the table quoted in
+Run ``.venv/bin/python tests/support/corpus.py`` to print the table quoted in
 docs/review-language.md (add ``--misses`` to list the sentences the check gets wrong in the
 tuned and invented parts; the held-out part is only ever counted, never listed).
 
@@ -19,7 +19,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from support import ANSWERS, open_survey, tokens_of
-from surveys.services import admin, lifecycle, participant
-from surveys.tokens import hash_token
+from support import ANSWERS, answer_and_close, tokens_of
+from surveys.services import admin
 
 AUG = datetime(2026, 8, 3, 9, 0, tzinfo=UTC)  # surveys close 7 days later: 2026-08, 2026-Q3
 MAY = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)  # 2026-05, 2026-Q2
@@ -44,14 +43,8 @@ def rows_from(columns: dict[str, list[int]], involvement: list[str]) -> list[dic
 def run_survey(db, settings, box, *, team: str, at: datetime, rows: list[dict[str, str]],
                kind: str = "availability", people: int | None = None, title: str = "Incident"):
     """Open a survey at ``at``, answer it with ``rows``, close it when it is due."""
-    survey, tokens = open_survey(db, settings, box, team=team, people=people or len(rows) + 1,
-                                 now=at, kind=kind, title=title)
-    for token, row in zip(tokens, rows, strict=False):
-        form = {k: v for k, v in row.items() if k != "csrf_token"}
-        submission = participant.parse_submission(form, survey.practices)
-        participant.submit(db, hash_token(token), submission)
-    lifecycle.close_survey(db, survey.id, survey.closes_at)
-    return survey
+    return answer_and_close(db, settings, box, rows, people=people, team=team, now=at,
+                            kind=kind, title=title)
 
 
 def uniform(n: int, **overrides: str) -> list[dict[str, str]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from smtp_support import free_port
+from support.smtp import free_port
 
 TOKEN = "xoxb-test-token-for-the-loopback-stand-in"
 SCOPES = "chat:write,im:write,users:read,users:read.email"

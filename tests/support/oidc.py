@@ -24,9 +24,9 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from smtp_support import free_port
+from support.smtp import free_port
 
-ROOT = Path(__file__).resolve().parent / "oidc"
+ROOT = Path(__file__).resolve().parents[1] / "oidc"
 CLIENT_ID = "aftercare"
 CLIENT_SECRET = "test-client-secret-for-the-loopback-provider"
 PASSWORD = "provider-password"
