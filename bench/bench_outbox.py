@@ -92,7 +92,7 @@ def _outbox_run(port: int, sink: Sink) -> float:
     """Seconds to enqueue and deliver MESSAGES invitations through the outbox."""
     from app import create_app
     from surveys import db as dbmod
-    from surveys.mail import SMTPBackend
+    from surveys.mail.backends import SMTPBackend
     from surveys.mail.outbox import flush
     from surveys.mail.render import render_email
     from surveys.models import Person, Team

@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from surveys import db as dbmod
 from surveys.cli.common import session
-from surveys.mail import backend_from_url
 from surveys.mail import worker as worker_mod
+from surveys.mail.backends import backend_from_url
 from surveys.mail.render import render_email
 from surveys.runtime import settings
 

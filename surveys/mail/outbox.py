@@ -27,15 +27,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from surveys.db import begin_write
-from surveys.mail import (
-    Mail,
-    MailBackend,
-    Outcome,
-    Status,
-    backoff_delay,
-    make_message_id,
-    unsubscribe_headers,
-)
+from surveys.mail.backends import MailBackend, Outcome, Status, backoff_delay
+from surveys.mail.message import Mail, make_message_id, unsubscribe_headers
 from surveys.models import Incident, Invitation, OutboxMessage, OutboxStatus, Person, Survey, Team
 from surveys.tokens import TokenBox
 

@@ -38,7 +38,8 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from surveys.mail import Mail, MailBackend, Outcome, Status, _log_outcome
+from surveys.mail.backends import MailBackend, Outcome, Status, log_outcome
+from surveys.mail.message import Mail
 
 log = logging.getLogger(__name__)
 _sdk_log = logging.getLogger("surveys.mail.slack.sdk")
@@ -138,10 +139,10 @@ class SlackBackend(MailBackend):
                 for rest in mails[index:]:
                     outcome = Outcome(rest.message_id, Status.TEMPORARY, None, stop.reason,
                                       attempted=False, retry_after=stop.retry_after)
-                    _log_outcome(outcome)
+                    log_outcome(outcome)
                     yield outcome
                 return
-            _log_outcome(outcome)
+            log_outcome(outcome)
             yield outcome
 
     def _call(self, method: str, **params):

@@ -21,7 +21,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from surveys import db as dbmod
-from surveys.mail import MailBackend, backend_from_url
+from surveys.mail.backends import MailBackend, backend_from_url
 from surveys.mail.outbox import LEASE, FlushReport, Renderer, SlackChannel, flush
 from surveys.runtime import now, settings, token_box
 from surveys.services import checkin, lifecycle, retention

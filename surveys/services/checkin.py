@@ -39,7 +39,8 @@ from surveys import crypto
 from surveys.config import Settings
 from surveys.db import begin_write
 from surveys.errors import Conflict, InvalidInput, SurveyNotOpen
-from surveys.mail import Mail, MailBackend, make_message_id
+from surveys.mail.backends import MailBackend
+from surveys.mail.message import Mail, make_message_id
 from surveys.models import CheckinRequest, Survey, SurveyStatus
 
 SESSION_KEY = "checkin"

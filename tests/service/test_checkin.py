@@ -22,7 +22,7 @@ from support import (
 from support.app import make_app
 from surveys import db as dbmod
 from surveys.errors import Conflict, InvalidInput, SurveyNotOpen
-from surveys.mail import MailBackend, Outcome, Status
+from surveys.mail.backends import MailBackend, Outcome, Status
 from surveys.models import CheckinRequest
 from surveys.services import checkin, lifecycle
 
@@ -213,7 +213,8 @@ def test_no_support_contact_means_no_form(sqlite_url, tmp_path):
 
 def test_the_worker_delivers_checkins_too(client, org, db, settings, box, tmp_path, app):
     """The long-running worker sends by the same path as `outbox flush`."""
-    from surveys.mail import FileBackend, worker
+    from surveys.mail import worker
+    from surveys.mail.backends import FileBackend
     from surveys.mail.render import render_email
 
     survey, tokens = open_survey(db, settings, box)

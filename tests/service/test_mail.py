@@ -19,10 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from support.smtp import Inbox, free_port
-from surveys.mail import (
+from surveys.mail.backends import (
     ConsoleBackend,
     FileBackend,
-    Mail,
     PermanentFailure,
     SMTPBackend,
     Status,
@@ -30,10 +29,8 @@ from surveys.mail import (
     backend_from_env,
     backend_from_url,
     backoff_delay,
-    build_message,
-    make_message_id,
-    unsubscribe_headers,
 )
+from surveys.mail.message import Mail, build_message, make_message_id, unsubscribe_headers
 
 SENDER = "Aftercare <aftercare@example.org>"
 TOKEN = "Zq3vX9_tokenlike-secret-0123456789abcdefGHIJ"  # shaped like secrets.token_urlsafe(32)

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from support import NOW, SECRET, open_survey
 from support.smtp import Inbox
-from surveys.mail import FileBackend, MailBackend, Outcome, SMTPBackend, Status, outbox
+from surveys.mail import outbox
+from surveys.mail.backends import FileBackend, MailBackend, Outcome, SMTPBackend, Status
 from surveys.mail.render import render_email
 from surveys.models import OutboxMessage
 

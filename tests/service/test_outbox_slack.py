@@ -19,7 +19,8 @@ from support import NOW, SECRET, open_survey
 from support.slack import TOKEN, Workspace, slack_api
 from support.smtp import Inbox, free_port
 from surveys import db as dbmod
-from surveys.mail import SMTPBackend, outbox
+from surveys.mail import outbox
+from surveys.mail.backends import SMTPBackend
 from surveys.mail.render import render_email, render_slack
 from surveys.mail.slack import SlackBackend
 from surveys.models import OutboxMessage

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 
 from support import NOW, SECRET, Manager, open_survey, tokens_of
 from support.smtp import Inbox, free_port
-from surveys.mail import SMTPBackend, make_message_id, outbox
+from surveys.mail import outbox
+from surveys.mail.backends import SMTPBackend
+from surveys.mail.message import make_message_id
 from surveys.mail.render import render_email
 from surveys.models import OutboxMessage, Person
 from surveys.services import lifecycle

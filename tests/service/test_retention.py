@@ -65,7 +65,8 @@ def test_the_worker_applies_the_setting(tmp_path, box):
     from support import build_org
     from support.app import make_app
     from surveys import db as dbmod
-    from surveys.mail import FileBackend, worker
+    from surveys.mail import worker
+    from surveys.mail.backends import FileBackend
     from surveys.mail.render import render_email
 
     app = make_app(f"sqlite:///{tmp_path / 'keep.db'}", AFTERCARE_RETENTION_DAYS="30")

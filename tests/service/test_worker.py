@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from support import NOW, SECRET, open_survey
 from surveys.config import ConfigError, Settings
-from surveys.mail import FileBackend, worker
+from surveys.mail import worker
+from surveys.mail.backends import FileBackend
 from surveys.mail.render import render_email
 from surveys.models import OutboxMessage, Survey
 from surveys.services import lifecycle

@@ -11,7 +11,8 @@ from support import NOW, SECRET, build_org
 from support.api import Api, conforms, error_of, incident, make_key
 from support.app import make_app
 from surveys import db as dbmod
-from surveys.mail import FileBackend, outbox
+from surveys.mail import outbox
+from surveys.mail.backends import FileBackend
 from surveys.mail.render import render_email
 
 pytestmark = pytest.mark.postgres

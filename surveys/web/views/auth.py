@@ -26,7 +26,8 @@ from sqlalchemy import select
 
 from surveys.db import get_session
 from surveys.errors import InvalidInput
-from surveys.mail import Mail, MailError, backend_from_url, make_message_id
+from surveys.mail.backends import MailError, backend_from_url
+from surveys.mail.message import Mail, make_message_id
 from surveys.models import User
 from surveys.runtime import now, settings
 from surveys.services import auth as service
