@@ -300,7 +300,7 @@ def _peak_rss_kb() -> int:
 
 
 def _client(db_path: Path, hr_id: int, path: str = "/hr", expect: str = "Team 001"):
-    from surveys.web import SESSION_SEEN, SESSION_SINCE, SESSION_VERSION
+    from surveys.web.sessions import SESSION_SEEN, SESSION_SINCE, SESSION_VERSION
 
     app = _app(db_path)
     client = app.test_client()

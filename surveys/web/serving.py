@@ -14,7 +14,7 @@ import sys
 
 from gunicorn.glogging import Logger
 
-from surveys.web import mask_links
+from surveys.web.logs import mask_links
 
 # Paths whose requests are a participant's: logged without the client address, so that the
 # access log cannot tell which address answered when.

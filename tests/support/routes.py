@@ -4,7 +4,7 @@ Used by tests/web/test_access_matrix.py, test_csrf_everywhere.py, test_payloads.
 test_form_fuzz.py and test_route_fuzz.py. HOW TO ADD A ROUTE (docs/security.md, "Access
 matrix"):
 
-* Protect the view with ``surveys.web.roles_required(...)`` (metadata is read from it),
+* Protect the view with ``surveys.web.access.roles_required(...)`` (metadata is read from it),
   ``surveys.web.public`` or, for API views, put them under ``/api/`` (every ``/api/`` route is
   expected to answer 401 without an API key; ``surveys.web.api_key_access`` marks others).
 * Or add one line to ``EXPLICIT`` (endpoint) or ``BLUEPRINT_DEFAULTS`` (whole blueprint).
@@ -30,7 +30,7 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from surveys.services.access import ALL_ROLES
-from surveys.web import Access, access_of
+from surveys.web.access import Access, access_of
 
 ROLES = ("anonymous", *ALL_ROLES)
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

@@ -15,7 +15,7 @@ from support import NOW, PASSWORD, Manager, csrf_from, totp_code
 from support.app import make_app
 from surveys.models import PasswordReset, User
 from surveys.services import admin, auth
-from surveys.web import MaskSurveyLinks
+from surveys.web.logs import MaskSurveyLinks
 from surveys.web.views.auth import GENERIC_FAILURE, RESET_SENT
 
 pytestmark = pytest.mark.usefixtures("org")

@@ -192,7 +192,7 @@ def test_access_log_masks_links_drops_queries_and_participant_addresses():
 def test_the_app_log_filter_handles_gunicorn_records(caplog):
     """gunicorn logs access lines with a dict of atoms; the app's filter must keep it a dict
     (a tuple there made every access line a logging error)."""
-    from surveys.web import MaskSurveyLinks
+    from surveys.web.logs import MaskSurveyLinks
 
     record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1,
                                '%(h)s "%(r)s"', ({"h": "-", "r": "GET /s/abcdefabcdef"},),

@@ -133,7 +133,7 @@ def test_nothing_about_a_submission_reaches_the_log(client, survey_tokens, caplo
 def test_access_log_masks_survey_links():
     import logging
 
-    from surveys.web import MaskSurveyLinks
+    from surveys.web.logs import MaskSurveyLinks
 
     record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
                                '%s - - "%s" %s', ("127.0.0.1", "GET /s/abcDEF_123-x HTTP/1.1",

@@ -37,7 +37,7 @@ from surveys import csvsafe
 from surveys import db as dbmod
 from surveys.models import Comment, Incident, Person, Team
 from surveys.services import lifecycle
-from surveys.web import IdConverter, SlugConverter
+from surveys.web.converters import IdConverter, SlugConverter
 
 XSS = [
     '<script>alert("xss-1")</script>',

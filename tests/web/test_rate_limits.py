@@ -12,7 +12,7 @@ from support import ANSWERS, NOW, PASSWORD, Participant, csrf_from, open_survey
 from support.app import make_app
 from surveys import db as dbmod
 from surveys.services import lifecycle
-from surveys.web import LIMIT_DEFAULTS
+from surveys.web.limits import LIMIT_DEFAULTS
 
 pytestmark = pytest.mark.usefixtures("org")
 

@@ -25,7 +25,7 @@ from support.app import make_app
 from support.routes import arguments_of, client_for, expectation, fill_rule, methods
 from surveys import db as dbmod
 from surveys.models import MAX_ID
-from surveys.web import IdConverter
+from surveys.web.converters import IdConverter
 
 EXAMPLES = 30
 

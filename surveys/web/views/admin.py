@@ -12,7 +12,7 @@ from surveys.errors import Conflict, InvalidInput, NotFound
 from surveys.models import Person, Team, User
 from surveys.runtime import now
 from surveys.services import admin as service
-from surveys.web import roles_required
+from surveys.web.access import roles_required
 from surveys.web.views.audit import record
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

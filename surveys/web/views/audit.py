@@ -27,7 +27,7 @@ from surveys.errors import DomainError
 from surveys.runtime import now
 from surveys.services import audit as service
 from surveys.services.access import AUDIT_ROLES
-from surveys.web import roles_required
+from surveys.web.access import roles_required
 
 bp = Blueprint("audit", __name__)
 

@@ -35,7 +35,9 @@ from surveys.services import sso as sso_service
 from surveys.services.access import ALL_ROLES
 from surveys.services.audit import record as record_event
 from surveys.services.lifecycle import normalise_email
-from surveys.web import public, roles_required, sso, start_session
+from surveys.web import sso
+from surveys.web.access import public, roles_required
+from surveys.web.sessions import start_session
 from surveys.web.views.audit import record
 
 bp = Blueprint("auth", __name__)

@@ -9,7 +9,7 @@ from surveys.db import get_session
 from surveys.errors import InvalidInput
 from surveys.runtime import now, settings
 from surveys.services import delivery as service
-from surveys.web import roles_required
+from surveys.web.access import roles_required
 from surveys.web.views.audit import record
 
 bp = Blueprint("delivery", __name__, url_prefix="/admin")

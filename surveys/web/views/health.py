@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from surveys import db as dbmod
-from surveys.web import public
+from surveys.web.access import public
 
 bp = Blueprint("health", __name__)
 

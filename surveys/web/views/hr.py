@@ -23,7 +23,7 @@ from surveys.services import overview as overview_service
 from surveys.services import periods as period_service
 from surveys.services import results
 from surveys.services.access import ORG_WIDE_ROLES, RESULT_ROLES
-from surveys.web import roles_required
+from surveys.web.access import roles_required
 from surveys.web.views.audit import audited, guard
 
 bp = Blueprint("hr", __name__)

@@ -4,7 +4,7 @@
 token leaves the address bar (and every later Referer and log line) at once.
 
 Guessing is limited where a guess shows: every lookup of ``/s`` that finds no ballot counts
-one miss for the client address (``surveys.web.count_link_miss``), and over the limit the
+one miss for the client address (``surveys.web.limits.count_link_miss``), and over the limit the
 miss is answered 429. A lookup that finds its ballot is never counted nor refused, so people
 with valid links behind one address are never locked out by someone else's misses.
 """
@@ -22,7 +22,7 @@ from surveys.runtime import settings
 from surveys.services import checkin
 from surveys.services import participant as service
 from surveys.tokens import hash_token, looks_like_hash, looks_like_token
-from surveys.web import count_link_miss
+from surveys.web.limits import count_link_miss
 
 bp = Blueprint("participant", __name__)
 

@@ -15,7 +15,7 @@ from surveys.db import get_session
 from surveys.runtime import now, settings
 from surveys.services import pools as service
 from surveys.services.access import RESULT_ROLES
-from surveys.web import roles_required
+from surveys.web.access import roles_required
 from surveys.web.views.audit import audited, guard
 
 bp = Blueprint("pools", __name__)

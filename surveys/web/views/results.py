@@ -13,7 +13,7 @@ from surveys.models import INCIDENT_KINDS, SEVERITIES, Team
 from surveys.runtime import now, settings, token_box
 from surveys.services import lifecycle, results
 from surveys.services.access import RESULT_ROLES
-from surveys.web import roles_required
+from surveys.web.access import roles_required
 from surveys.web.views.audit import audited, guard, record
 
 bp = Blueprint("results", __name__)
