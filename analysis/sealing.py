@@ -12,6 +12,11 @@ from dataclasses import dataclass
 
 SCORE_DENOMINATOR = 6  # a mean of 1, 2 or 3 whole answers is a whole number of sixths
 
+#: Answer counts of a figure: measure (an item id, ``"_n"`` for respondents, or
+#: ``"construct:<id>"`` for score histograms in sixths) -> answer value -> people. What a
+#: survey is sealed into and what a released figure holds.
+Counts = Mapping[str, Mapping[int, int]]
+
 
 @dataclass(frozen=True)
 class ItemKey:

@@ -6,7 +6,7 @@ manner of ``scipy.stats`` result objects). No Flask, no database, no I/O. Invali
 
 Answers reach this module only as the sufficient statistics sealed at survey close:
 
-* ``Counts``: answer value -> number of people, for one item in one cut. Statements use 1..5
+* ``AnswerCounts``: answer value -> number of people, for one item in one cut. Statements use 1..5
   (Strongly disagree .. Strongly agree) and 0 for "Doesn't apply", which every score excludes.
 * ``Histogram``: score value -> number of people, e.g. respondent-level construct scores (a
   respondent's mean over the construct's items after reverse-keying, on the 1..5 scale). A
@@ -29,7 +29,7 @@ from scipy import stats
 
 from analysis.items import AGREE_VALUES, DISAGREE_VALUES, DOES_NOT_APPLY, STATEMENT_SCALE
 
-Counts = Mapping[int, int]
+AnswerCounts = Mapping[int, int]
 Histogram = Mapping[float, int]
 Values = Histogram | Sequence[float] | np.ndarray
 
@@ -309,7 +309,7 @@ def wilson_bounds(
 
 
 def percent_favourable(
-    counts: Counts, reverse: bool, confidence_level: float = 0.95
+    counts: AnswerCounts, reverse: bool, confidence_level: float = 0.95
 ) -> Proportion:
     """Item percent favourable with its Wilson interval.
 

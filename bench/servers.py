@@ -38,7 +38,7 @@ def app_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AFTERCARE_", "DATABASE_URL", "RATELIMIT_"))}
     env.update({"DATABASE_URL": database_url, "AFTERCARE_SECRET_KEY": secret,
-                "AFTERCARE_OPEN_DELAY": "0", "AFTERCARE_MAX_PULSES": "0",
+                "AFTERCARE_OPEN_DELAY": "0", "AFTERCARE_SURVEY_LIMIT": "0",
                 "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
@@ -139,7 +139,7 @@ def seed(database_url: str, secret: str, surveys: int, people: int,
     from surveys.services import admin, lifecycle
 
     app = create_app({"SECRET_KEY": secret, "DATABASE_URL": database_url,
-                      "AFTERCARE_OPEN_DELAY": "0", "AFTERCARE_MAX_PULSES": "0"})
+                      "AFTERCARE_OPEN_DELAY": "0", "AFTERCARE_SURVEY_LIMIT": "0"})
     engine = dbmod.get_engine(app)
     dbmod.upgrade(engine)
     now = now or datetime.now(UTC)

@@ -48,17 +48,17 @@ def parse_pool_period(raw: str) -> str:
     return value
 
 
-def parse_max_pulses(raw: str) -> int | None:
+def parse_survey_limit(raw: str) -> int | None:
     raw = raw.strip()
     if not raw.isdigit():
-        raise ConfigError(f"AFTERCARE_MAX_PULSES={raw!r}: a whole number (0 for no limit)")
+        raise ConfigError(f"AFTERCARE_SURVEY_LIMIT={raw!r}: a whole number (0 for no limit)")
     return int(raw) or None
 
 
-def parse_pulse_window(raw: str) -> timedelta:
-    window = parse_duration("AFTERCARE_PULSE_WINDOW", raw)
+def parse_survey_limit_window(raw: str) -> timedelta:
+    window = parse_duration("AFTERCARE_SURVEY_LIMIT_WINDOW", raw)
     if window <= timedelta(0):
-        raise ConfigError("AFTERCARE_PULSE_WINDOW must be longer than 0")
+        raise ConfigError("AFTERCARE_SURVEY_LIMIT_WINDOW must be longer than 0")
     return window
 
 
@@ -111,10 +111,10 @@ class Settings:
     mail_from: str = "aftercare@localhost"
     support_contact: str | None = None
     pool_period: str = "quarter"  # AFTERCARE_POOL_PERIOD: month | quarter
-    # Survey fatigue: a person is invited to at most ``max_pulses`` surveys opening within
-    # ``pulse_window`` of each other, counted from invitations; None for no limit.
-    max_pulses: int | None = 2
-    pulse_window: timedelta = timedelta(days=30)
+    # Survey fatigue: a person is invited to at most ``survey_limit`` surveys opening within
+    # ``survey_limit_window`` of each other, counted from invitations; None for no limit.
+    survey_limit: int | None = 2
+    survey_limit_window: timedelta = timedelta(days=30)
     # When False, a reminder whose half-time falls on a weekend (UTC) moves to a weekday.
     remind_on_weekends: bool = False
     # Raw responses of surveys closed longer ago than this are deleted (sealed counts and
@@ -141,8 +141,9 @@ class Settings:
             mail_from=str(config["AFTERCARE_MAIL_FROM"]),
             support_contact=config.get("AFTERCARE_SUPPORT_CONTACT") or None,
             pool_period=parse_pool_period(config.get("AFTERCARE_POOL_PERIOD") or "quarter"),
-            max_pulses=parse_max_pulses(str(config.get("AFTERCARE_MAX_PULSES", "2"))),
-            pulse_window=parse_pulse_window(str(config.get("AFTERCARE_PULSE_WINDOW", "30d"))),
+            survey_limit=parse_survey_limit(str(config.get("AFTERCARE_SURVEY_LIMIT", "2"))),
+            survey_limit_window=parse_survey_limit_window(
+                str(config.get("AFTERCARE_SURVEY_LIMIT_WINDOW", "30d"))),
             remind_on_weekends=parse_flag("AFTERCARE_REMIND_WEEKENDS",
                                           str(config.get("AFTERCARE_REMIND_WEEKENDS", "0"))),
             retention_days=parse_retention(config.get("AFTERCARE_RETENTION_DAYS")),
@@ -362,8 +363,8 @@ ENV_KEYS = (
     "AFTERCARE_REDIS_URL",
     "AFTERCARE_SUPPORT_CONTACT",
     "AFTERCARE_POOL_PERIOD",
-    "AFTERCARE_MAX_PULSES",
-    "AFTERCARE_PULSE_WINDOW",
+    "AFTERCARE_SURVEY_LIMIT",
+    "AFTERCARE_SURVEY_LIMIT_WINDOW",
     "AFTERCARE_REMIND_WEEKENDS",
     "AFTERCARE_TRUSTED_PROXIES",
     "AFTERCARE_SESSION_IDLE",
@@ -386,6 +387,11 @@ ENV_KEYS = (
     "AFTERCARE_SLACK_API_URL",
     "RATELIMIT_ENABLED",
 )
+# Names an earlier version read, still read when the new name is not set (docs/operations.md).
+RENAMED_ENV_KEYS = {
+    "AFTERCARE_MAX_PULSES": "AFTERCARE_SURVEY_LIMIT",
+    "AFTERCARE_PULSE_WINDOW": "AFTERCARE_SURVEY_LIMIT_WINDOW",
+}
 # Read by ``load_secret_key`` itself (never copied into the config mapping).
 SECRET_ENV_KEY = "AFTERCARE_SECRET_KEY"
 
@@ -397,6 +403,9 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, object]:
     ``RATELIMIT_ENABLED``, which Flask-Limiter takes as a boolean.
     """
     found: dict[str, object] = {k: environ[k] for k in ENV_KEYS if environ.get(k)}
+    for old, new in RENAMED_ENV_KEYS.items():
+        if environ.get(old) and new not in found:
+            found[new] = environ[old]
     if "RATELIMIT_ENABLED" in found:
         found["RATELIMIT_ENABLED"] = parse_flag("RATELIMIT_ENABLED",
                                                 str(found["RATELIMIT_ENABLED"]))

@@ -306,8 +306,8 @@ def _add_participants(
     spends it, the staged answer) to the person. So once a survey is open (or closed), new
     people are not invited to it; the outcome says so with a reason.
 
-    Survey fatigue: a person already invited to ``max_pulses`` surveys opening within
-    ``pulse_window`` of this one (either side) is not invited. Person rows are locked first
+    Survey fatigue: a person already invited to ``survey_limit`` surveys opening within
+    ``survey_limit_window`` of this one (either side) is not invited. Person rows are locked first
     (PostgreSQL) so that two incidents arriving together cannot both pass the count.
     """
     people = _people(session, emails, team)
@@ -318,13 +318,13 @@ def _add_participants(
     invited = set(session.scalars(select(Invitation.person_id).where(
         Invitation.survey_id == survey.id, Invitation.person_id.in_(ids))))
     recent: dict[int, int] = {}
-    if settings.max_pulses is not None and ids and survey.is_scheduled:
+    if settings.survey_limit is not None and ids and survey.is_scheduled:
         recent = dict(session.execute(
             select(Invitation.person_id, func.count())
             .join(Survey, Survey.id == Invitation.survey_id)
             .where(Invitation.person_id.in_(ids), Survey.id != survey.id,
-                   Survey.opens_at > survey.opens_at - settings.pulse_window,
-                   Survey.opens_at < survey.opens_at + settings.pulse_window)
+                   Survey.opens_at > survey.opens_at - settings.survey_limit_window,
+                   Survey.opens_at < survey.opens_at + settings.survey_limit_window)
             .group_by(Invitation.person_id)
         ).all())
     outcomes = []
@@ -336,8 +336,8 @@ def _add_participants(
                                                f"survey_{survey.status}"))
         elif person.opted_out:
             outcomes.append(ParticipantOutcome(person.email, "not_invited", "opted_out"))
-        elif (settings.max_pulses is not None
-              and recent.get(person.id, 0) >= settings.max_pulses):
+        elif (settings.survey_limit is not None
+              and recent.get(person.id, 0) >= settings.survey_limit):
             outcomes.append(ParticipantOutcome(person.email, "not_invited",
                                                "recently_surveyed"))
         else:

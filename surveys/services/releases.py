@@ -32,11 +32,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from analysis import release
+from analysis.sealing import Counts
 from surveys.models import ReleaseRecord, SealedCount
 from surveys.services import ledger as ledgers
 from surveys.services.ledger import RESPONDENTS, cell_id, counted
 
-Counts = dict[str, dict[int, int]]  # measure -> answer value -> count
 _CHUNK = 500
 # PostgreSQL advisory lock key for release decisions ("AFTRCARE" as digits, any constant).
 _PG_LOCK_KEY = 4_146_524_327

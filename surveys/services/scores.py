@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from analysis import items, release, stats
-from analysis.sealing import SCORE_DENOMINATOR
-
-Counts = Mapping[str, Mapping[int, int]]  # measure -> answer value -> count
+from analysis.sealing import SCORE_DENOMINATOR, Counts
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def test_create_incident_invites_each_participant_once(db, settings, box):
 
 
 def test_ballots_are_stored_in_an_order_unrelated_to_invitations(db, settings, box):
-    settings = dataclasses.replace(settings, max_pulses=None)  # the same 12 people, 6 times
+    settings = dataclasses.replace(settings, survey_limit=None)  # the same 12 people, 6 times
     orders = []
     for i in range(6):
         survey, tokens = open_survey(db, settings, box, people=12, title=f"Incident {i}")

@@ -47,14 +47,14 @@ def test_reminder_time(opens, closes, weekends, expected):
 def test_scheduling_from_config(app):
     base = dict(app.config)
     default = Settings.from_config(base)
-    assert (default.max_pulses, default.pulse_window, default.remind_on_weekends) == (
+    assert (default.survey_limit, default.survey_limit_window, default.remind_on_weekends) == (
         2, timedelta(days=30), False)
-    custom = Settings.from_config({**base, "AFTERCARE_MAX_PULSES": "0",
-                                   "AFTERCARE_PULSE_WINDOW": "14d",
+    custom = Settings.from_config({**base, "AFTERCARE_SURVEY_LIMIT": "0",
+                                   "AFTERCARE_SURVEY_LIMIT_WINDOW": "14d",
                                    "AFTERCARE_REMIND_WEEKENDS": "1"})
-    assert (custom.max_pulses, custom.pulse_window, custom.remind_on_weekends) == (
+    assert (custom.survey_limit, custom.survey_limit_window, custom.remind_on_weekends) == (
         None, timedelta(days=14), True)
-    for bad in ({"AFTERCARE_MAX_PULSES": "two"}, {"AFTERCARE_PULSE_WINDOW": "0"},
+    for bad in ({"AFTERCARE_SURVEY_LIMIT": "two"}, {"AFTERCARE_SURVEY_LIMIT_WINDOW": "0"},
                 {"AFTERCARE_REMIND_WEEKENDS": "maybe"}):
         with pytest.raises(ConfigError):
             Settings.from_config({**base, **bad})

@@ -48,3 +48,12 @@ def test_min_group_from_environment():
         parse_min_group("2")
     with pytest.raises(ConfigError, match="whole number"):
         parse_min_group("five")
+
+
+def test_renamed_settings_are_still_read_under_their_old_names():
+    from surveys.config import from_environment
+
+    old = from_environment({"AFTERCARE_MAX_PULSES": "3", "AFTERCARE_PULSE_WINDOW": "14d"})
+    assert old == {"AFTERCARE_SURVEY_LIMIT": "3", "AFTERCARE_SURVEY_LIMIT_WINDOW": "14d"}
+    both = from_environment({"AFTERCARE_MAX_PULSES": "3", "AFTERCARE_SURVEY_LIMIT": "4"})
+    assert both == {"AFTERCARE_SURVEY_LIMIT": "4"}  # the new name wins

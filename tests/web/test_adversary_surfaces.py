@@ -53,7 +53,7 @@ plans = st.lists(
 def run(url: str, plan, pool_grain: str = "quarter") -> list[str]:
     """Build, harvest twice, attack; return the attacker's findings."""
     ledger.clear_cache()
-    app = make_app(url, AFTERCARE_MAX_PULSES="0", AFTERCARE_POOL_PERIOD=pool_grain)
+    app = make_app(url, AFTERCARE_SURVEY_LIMIT="0", AFTERCARE_POOL_PERIOD=pool_grain)
     try:
         with dbmod.session_scope(app) as session:
             world = build_world(session, app.extensions["aftercare.settings"],

@@ -130,7 +130,7 @@ def test_survey_fatigue_counts_invitations_in_the_window(api, db):
 def test_fatigue_window_and_limit_are_configurable(sqlite_url):
     from support.app import make_app
 
-    app = make_app(sqlite_url, AFTERCARE_MAX_PULSES="1", AFTERCARE_PULSE_WINDOW="7d")
+    app = make_app(sqlite_url, AFTERCARE_SURVEY_LIMIT="1", AFTERCARE_SURVEY_LIMIT_WINDOW="7d")
     api = Api(app.test_client(), make_key(app))
     person = ["payments0@example.org"]
     api.post("/api/v1/incidents", incident(external_id="A", participants=person))

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("org")
 @pytest.fixture
 def incidents(db, settings, box, client):
     """A released payments incident, a small one, an open one, and one of another team."""
-    settings = dataclasses.replace(settings, max_pulses=None)  # the same people, 3 surveys
+    settings = dataclasses.replace(settings, survey_limit=None)  # the same people, 3 surveys
     released, tokens = open_survey(db, settings, box, people=8, title="Released one")
     for token in tokens[:6]:
         Participant(client).answer(token, blame_person="4")

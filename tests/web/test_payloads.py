@@ -69,7 +69,7 @@ def seeded(tmp_path):
     outbox = tmp_path / "mail"
     app = make_app(f"sqlite:///{tmp_path / 'payloads.db'}",
                    AFTERCARE_MAIL=f"file://{outbox}", RATELIMIT_ENABLED=False,
-                   AFTERCARE_MAX_PULSES="0")  # one roster, many incidents: no fatigue limit
+                   AFTERCARE_SURVEY_LIMIT="0")  # one roster, many incidents: no fatigue limit
     with dbmod.session_scope(app) as db:
         build_org(db, size=len(CORPUS))
     admin, manager = app.test_client(), app.test_client()

@@ -6,8 +6,8 @@ Call from any view (docs/security.md, "Audit log"):
   and the access decorator: records one event per request, ``allowed=False`` when the view
   refuses (403/404, ``Forbidden``/``NotFound``; another team's object is a 404 to the
   visitor and "refused: another team's" here), else allowed unless the view called
-  :func:`guard` with the release guard's decision.
-* ``guard(decision.allowed, decision.reason)`` inside such a view: notes the release guard's
+  :func:`note_release` with the release guard's decision.
+* ``note_release(decision.allowed, decision.reason)`` inside such a view: notes the release
   decision for this request's event.
 * ``record("admin.team.add", target=slug, detail=...)``: one event, now, for the signed-in
   account (for changes inside a view that the decorator does not describe well).
@@ -46,7 +46,7 @@ def record(action: str, target: str = "", allowed: bool = True, detail: str = ""
                    actor_label=None if actor else "anonymous")
 
 
-def guard(allowed: bool, detail: object = "") -> None:
+def note_release(allowed: bool, detail: object = "") -> None:
     """Note the release guard's decision for this request's audit event."""
     g.audit_guard = (bool(allowed), str(getattr(detail, "value", detail)))
 

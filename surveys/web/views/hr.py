@@ -24,7 +24,7 @@ from surveys.services import periods as period_service
 from surveys.services import results
 from surveys.services.access import ORG_WIDE_ROLES, RESULT_ROLES
 from surveys.web.access import roles_required
-from surveys.web.views.audit import audited, guard
+from surveys.web.views.audit import audited, note_release
 
 bp = Blueprint("hr", __name__)
 
@@ -72,7 +72,7 @@ def _svg(body: str) -> Response:
 @audited("hr.overview", target=lambda: request.args.get("period", "latest"))
 def overview():
     view = _overview()
-    guard(True, "released")
+    note_release(True, "released")
     labels, lines = _lines(view.org_trend)
     return render_template(
         "hr/overview.html", view=view, constructs=items.CONSTRUCTS,
@@ -114,7 +114,7 @@ def kinds_chart():
 @audited("hr.policies")
 def policies():
     view = _overview()
-    guard(True, "released")
+    note_release(True, "released")
     register = admin_service.policy_register(get_session())
     gaps = {g.policy.id: g for g in view.policy_gaps}
     return render_template("hr/policies.html", view=view, register=register, gaps=gaps,
@@ -129,7 +129,7 @@ def policies():
 @audited("hr.export.csv", target=lambda: request.args.get("period", "latest"))
 def export_csv():
     view = _overview()
-    guard(True, "released")
+    note_release(True, "released")
     header, *rows = overview_service.export_rows(view)
     return _csv(f"aftercare-{view.period or 'none'}.csv", header, rows)
 
@@ -139,7 +139,7 @@ def export_csv():
 @audited("hr.export.flags", target=lambda: request.args.get("period", "latest"))
 def export_flags():
     view = _overview()
-    guard(True, "released")
+    note_release(True, "released")
     header, *rows = overview_service.flag_rows(view)
     return _csv(f"aftercare-flags-{view.period or 'none'}.csv", header, rows)
 
@@ -154,7 +154,7 @@ def _csv(name: str, header: list, rows: list) -> Response:
 @audited("hr.export.pdf", target=lambda: request.args.get("period", "latest"))
 def report_pdf():
     view = _overview()
-    guard(True, "released")
+    note_release(True, "released")
     body = quarterly_report(view)
     name = f"aftercare-{view.period or 'none'}.pdf"
     return Response(body, mimetype="application/pdf",
@@ -224,7 +224,7 @@ def team(slug: str):
     team_row = _team(db, slug)
     view = period_service.team_periods(db, team_row, request.args.get("grain", "quarter"),
                                        now(), _k())
-    guard(True, "released")
+    note_release(True, "released")
     labels, lines = _lines(view.periods)
     return render_template(
         "hr/team.html", view=view, constructs=items.CONSTRUCTS,

@@ -16,7 +16,7 @@ from surveys.runtime import now, settings
 from surveys.services import pools as service
 from surveys.services.access import RESULT_ROLES
 from surveys.web.access import roles_required
-from surveys.web.views.audit import audited, guard
+from surveys.web.views.audit import audited, note_release
 
 bp = Blueprint("pools", __name__)
 
@@ -38,5 +38,5 @@ def team_pools(slug: str):
 def pool(slug: str, period: str):
     view = service.pool(get_session(), current_user, slug, period[:20], settings().pool_period,
                         now(), settings().min_group)
-    guard(view.result.allowed, view.result.decision.reason)
+    note_release(view.result.allowed, view.result.decision.reason)
     return render_template("pools/pool.html", view=view, constructs=items.CONSTRUCTS)

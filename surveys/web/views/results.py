@@ -14,7 +14,7 @@ from surveys.runtime import now, settings, token_box
 from surveys.services import lifecycle, results
 from surveys.services.access import RESULT_ROLES
 from surveys.web.access import roles_required
-from surveys.web.views.audit import audited, guard, record
+from surveys.web.views.audit import audited, note_release, record
 
 bp = Blueprint("results", __name__)
 
@@ -38,7 +38,7 @@ def incident(incident_id: int):
     db = get_session()
     survey = results.survey_for_incident(db, current_user, incident_id)
     result = results.survey_results(db, survey, pool_grain=settings().pool_period)
-    guard(result.decision.allowed, result.decision.reason)
+    note_release(result.decision.allowed, result.decision.reason)
     return render_template("results/incident.html", incident=survey.incident, result=result)
 
 
