@@ -75,6 +75,11 @@ def counts(url: str, survey_id: int | None = None) -> dict[str, int]:
         engine.dispose()
 
 
+def spent_count(engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(Ballot).where(Ballot.spent)))
+
+
 def spent_hashes(url: str) -> set[str]:
     engine = dbmod.make_engine(url)
     try:
@@ -195,18 +200,27 @@ def test_kill_app_workers_during_a_load(database_url, tmp_path):
     with servers.gunicorn(env, tmp_path / "app.log", workers=3) as (master, port):
         stop = threading.Event()
         killed = []
+        # Kills follow the load's progress, not the clock, so a fast machine sees them too:
+        # one worker at each of these counts of spent links.
+        at_spent = [30, 70, 110, 150]
 
         def killer():
             rng = random.Random(11)
-            while not stop.wait(0.6):
-                children = master.children()
-                if children:
-                    victim = rng.choice(children)
+            engine = dbmod.make_engine(database_url)
+            try:
+                while at_spent and not stop.wait(0.02):
+                    spent = spent_count(engine)
+                    children = master.children()
+                    if spent < at_spent[0] or not children:
+                        continue
                     try:
-                        os.kill(victim, signal.SIGKILL)
-                        killed.append(victim)
+                        os.kill(rng.choice(children), signal.SIGKILL)
+                        killed.append(spent)
+                        at_spent.pop(0)
                     except ProcessLookupError:
                         pass
+            finally:
+                engine.dispose()
 
         thread = threading.Thread(target=killer)
         thread.start()
@@ -235,12 +249,19 @@ def test_kill_app_workers_during_a_load(database_url, tmp_path):
 # --- the database away during a load -----------------------------------------------------
 
 
-def _load_through(port: int, tokens: list[str], fault, timeout: float):
-    """Play ``tokens`` while ``fault()`` runs in a thread once the load has started."""
+def _load_through(url: str, port: int, tokens: list[str], fault, timeout: float):
+    """Play ``tokens`` while ``fault()`` runs in a thread once a sixth of them are spent
+    (progress, not the clock, so the fault lands mid-load however fast the machine is)."""
     result = {}
 
     def run_fault():
-        time.sleep(1.0)
+        engine = dbmod.make_engine(url)
+        try:
+            deadline = time.monotonic() + 60
+            while spent_count(engine) < len(tokens) // 6 and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            engine.dispose()
         result["fault"] = fault()
 
     thread = threading.Thread(target=run_fault)
@@ -270,7 +291,7 @@ def test_database_restart_during_load_postgres(tmp_path):
         [tokens] = servers.seed(url, secret, 1, 400)
         env = servers.app_env(url, secret, AFTERCARE_TRUSTED_PROXIES="1")
         with servers.gunicorn(env, tmp_path / "app.log", workers=2) as (_p, port):
-            flows = _load_through(port, tokens, cluster.restart, timeout=20)
+            flows = _load_through(url, port, tokens, cluster.restart, timeout=20)
         _assert_outage_handled(flows, url)
     finally:
         cluster.stop()
@@ -293,7 +314,7 @@ def test_database_locked_during_load_sqlite(tmp_path):
         conn.close()
 
     with servers.gunicorn(env, tmp_path / "app.log", workers=2) as (_p, port):
-        flows = _load_through(port, tokens, hold_the_lock, timeout=40)
+        flows = _load_through(url, port, tokens, hold_the_lock, timeout=40)
     _assert_outage_handled(flows, url)
 
 
