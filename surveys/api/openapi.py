@@ -1,22 +1,17 @@
-"""The OpenAPI 3.1 description of the JSON API, built in code.
+"""The OpenAPI 3.1 description of the JSON API: the paths table here, every body's schema
+generated from the models in `surveys.api.schemas` (the ones the views validate and
+serialise with).
 
 Tests validate it with openapi-spec-validator, check every endpoint's real answers against
-it, and run schemathesis over it. Keep it in step with ``surveys/api/__init__.py``.
+it, and run schemathesis over it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from surveys.models import API_SCOPES, INCIDENT_KINDS, MAX_ID, SEVERITIES, SurveyStatus
-from surveys.services import review
-from surveys.services.lifecycle import MAX_PARTICIPANTS, NOT_INVITED_REASONS
-
-NULLABLE_NUMBER = {"type": ["number", "null"]}
-NULLABLE_INT = {"type": ["integer", "null"]}
-DATE_TIME = {"type": "string", "format": "date-time"}
-NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
-DURATION = {"type": "string", "pattern": r"^[0-9]{1,6}[smhdw]?$", "examples": ["0", "24h", "7d"]}
+from surveys.api import schemas
+from surveys.models import API_SCOPES, MAX_ID
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -53,266 +48,7 @@ SIGNATURE_PARAMETERS = [
 SURVEY_ID = {"name": "id", "in": "path", "required": True,
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
-FAVOURABLE_ITEM = {
-    "type": "object",
-    "required": ["shown", "n", "pct"],
-    "properties": {
-        "shown": {"type": "boolean"},
-        "n": NULLABLE_INT,
-        "pct": NULLABLE_NUMBER,
-        "low": NULLABLE_NUMBER,
-        "high": NULLABLE_NUMBER,
-    },
-}
-
-SCHEMAS: dict[str, Any] = {
-    "ReviewDraft": {
-        "type": "object",
-        "required": ["text"],
-        "additionalProperties": False,
-        "properties": {
-            "text": {"type": "string", "maxLength": review.MAX_DRAFT_CHARS,
-                     "description": "The review draft, Markdown or plain text."},
-            "names": {"type": "array", "maxItems": review.MAX_NAMES,
-                      "items": {"type": "string", "minLength": 1,
-                                "maxLength": review.MAX_NAME_CHARS},
-                      "description": "People's names (roster, participants). With a roster, "
-                                     "name detection is exact; without one, names are "
-                                     "guessed where they are the subject of an error."},
-            "dismissed": {"type": "array", "maxItems": review.MAX_DISMISSED,
-                          "items": {"type": "string", "minLength": 1, "maxLength": 80},
-                          "description": "Ids of findings dismissed for this draft (from an "
-                                         "earlier response); they are left out."},
-        },
-    },
-    "ReviewReport": {
-        "type": "object",
-        "required": ["findings", "summary", "total", "blame_total", "dismissed", "notice",
-                     "limits", "categories"],
-        "properties": {
-            "findings": {"type": "array", "items": {
-                "type": "object",
-                "required": ["id", "start", "end", "text", "category", "severity",
-                             "explanation", "suggestions"],
-                "properties": {
-                    "id": {"type": "string",
-                           "description": "Names the finding within its draft, for dismissing"},
-                    "start": {"type": "integer", "minimum": 0},
-                    "end": {"type": "integer", "minimum": 0},
-                    "text": {"type": "string"},
-                    "category": {"type": "string"},
-                    "severity": {"type": "string", "enum": ["info", "warning", "high"]},
-                    "explanation": {"type": "string"},
-                    "suggestions": {"type": "array", "items": {"type": "string"}},
-                },
-            }},
-            "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "total": {"type": "integer", "minimum": 0},
-            "blame_total": {"type": "integer", "minimum": 0,
-                            "description": "Findings that point at a person (not framing "
-                                           "advice or a rostered name on its own)"},
-            "dismissed": {"type": "integer", "minimum": 0},
-            "notice": {"type": ["string", "null"]},
-            "limits": {"type": "array", "items": {"type": "string"},
-                       "description": "What the check can and cannot see"},
-            "categories": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {"error": {
-            "type": "object",
-            "required": ["code", "message", "fields"],
-            "properties": {
-                "code": {"type": "string", "examples": ["invalid_input"]},
-                "message": {"type": "string"},
-                "fields": {"type": "object", "additionalProperties": {"type": "string"},
-                           "description": "A problem per field, e.g. participants[3]."},
-            },
-        }},
-    },
-    "NewIncident": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["external_id", "team", "title", "kind", "severity", "closed_at",
-                     "participants"],
-        "properties": {
-            "external_id": {"type": "string", "minLength": 1, "maxLength": 200,
-                            "description": "The incident tool's id; makes the call idempotent."},
-            "team": {"type": "string", "description": "Team slug", "maxLength": 64},
-            "title": {"type": "string", "minLength": 1, "maxLength": 200},
-            "kind": {"type": "string", "enum": list(INCIDENT_KINDS)},
-            "severity": {"type": "string", "enum": list(SEVERITIES)},
-            "closed_at": {**DATE_TIME, "description": "When the incident closed (with zone)"},
-            "participants": {"type": "array", "minItems": 1, "maxItems": MAX_PARTICIPANTS,
-                             "uniqueItems": True,
-                             "items": {"type": "string", "format": "email", "maxLength": 254}},
-            "open_delay": {**DURATION, "description": "Overrides AFTERCARE_OPEN_DELAY"},
-            "duration": {**DURATION, "description": "Overrides AFTERCARE_SURVEY_DURATION "
-                                                    "(at least 1h, at most 90d)"},
-        },
-    },
-    "Survey": {
-        "type": "object",
-        "required": ["id", "incident_id", "external_id", "team", "status", "opens_at",
-                     "closes_at", "remind_at", "closed_at", "invited", "min_group",
-                     "minimum_reached", "responses"],
-        "properties": {
-            "id": {"type": "integer"},
-            "incident_id": {"type": "integer"},
-            "external_id": {"type": ["string", "null"]},
-            "team": {"type": "string"},
-            "status": {"type": "string", "enum": [s.value for s in SurveyStatus]},
-            "opens_at": DATE_TIME,
-            "closes_at": DATE_TIME,
-            "remind_at": {**NULLABLE_DATE_TIME,
-                          "description": "When the reminder goes out; null when none will"},
-            "closed_at": NULLABLE_DATE_TIME,
-            "invited": {"type": "integer", "minimum": 0},
-            "min_group": {"type": "integer", "minimum": 3},
-            "minimum_reached": {"type": "boolean", "description": "Never a running count"},
-            "responses": {**NULLABLE_INT, "description": "Only once closed"},
-        },
-    },
-    "ParticipantOutcome": {
-        "type": "object",
-        "required": ["email", "status", "reason"],
-        "properties": {
-            "email": {"type": "string"},
-            "status": {"type": "string", "enum": ["invited", "already_invited", "not_invited"]},
-            "reason": {"type": ["string", "null"], "enum": [*NOT_INVITED_REASONS, None]},
-        },
-    },
-    "IncidentResult": {
-        "type": "object",
-        "required": ["created", "incident_id", "survey_id", "survey", "participants"],
-        "properties": {
-            "created": {"type": "boolean"},
-            "incident_id": {"type": "integer"},
-            "survey_id": {"type": "integer"},
-            "survey": _ref("Survey"),
-            "participants": {"type": "array", "items": _ref("ParticipantOutcome")},
-        },
-    },
-    "Flag": {
-        "type": "object",
-        "required": ["kind", "state", "subject"],
-        "properties": {
-            "kind": {"type": "string"},
-            "state": {"type": "string", "enum": ["flag", "watch"]},
-            "subject": {"type": "string"},
-            "what_was_seen": {"type": "string"},
-            "how_sure": {"type": "string"},
-            "next_step": {"type": "string"},
-            "numbers": {"type": "object", "additionalProperties": {"type": "number"}},
-            "about": {"type": "string",
-                      "description": "What the flag's family is about, e.g. a team's quarter"},
-            "period": {"type": "string", "description": "The period ('' for one survey)"},
-        },
-    },
-    "Results": {
-        "oneOf": [
-            {
-                "type": "object",
-                "required": ["released", "reason", "message", "min_group"],
-                "properties": {
-                    "released": {"const": False},
-                    "reason": {"type": "string", "enum": [
-                        "not_open_yet", "still_open", "below_minimum", "no_responses",
-                        "differencing", "audit_limit", "pending"]},
-                    "message": {"type": "string"},
-                    "min_group": {"type": "integer"},
-                },
-            },
-            {
-                "type": "object",
-                "required": ["released", "n", "min_group", "constructs", "items",
-                             "practices", "flags"],
-                "properties": {
-                    "released": {"const": True},
-                    "n": {"type": "integer"},
-                    "min_group": {"type": "integer"},
-                    "constructs": {"type": "object", "additionalProperties": {
-                        "type": "object",
-                        "required": ["label", "pct", "items"],
-                        "properties": {
-                            "label": {"type": "string"},
-                            "pct": NULLABLE_NUMBER,
-                            "mean": {"type": ["object", "null"]},
-                            "items": {"type": "array", "items": {"type": "string"}},
-                        },
-                    }},
-                    "items": {"type": "object", "additionalProperties": FAVOURABLE_ITEM},
-                    "practices": {"type": "object", "additionalProperties": {
-                        "type": "object",
-                        "required": ["policy", "question", "shown", "n", "contrary_pct"],
-                        "properties": {
-                            "policy": {"type": "string"},
-                            "question": {"type": "string"},
-                            "shown": {"type": "boolean"},
-                            "n": NULLABLE_INT,
-                            "contrary_pct": NULLABLE_NUMBER,
-                            "low": NULLABLE_NUMBER,
-                            "high": NULLABLE_NUMBER,
-                        },
-                    }},
-                    "flags": {"type": "array", "items": _ref("Flag")},
-                },
-            },
-        ],
-    },
-    "Periods": {
-        "type": "object",
-        "required": ["team", "grain", "min_group", "periods", "trends", "flags_period",
-                     "flags"],
-        "properties": {
-            "team": {"type": "string"},
-            "grain": {"type": "string", "enum": ["month", "quarter"]},
-            "min_group": {"type": "integer"},
-            "flags_period": {"type": ["string", "null"],
-                             "description": "The period the flags were decided with"},
-            "flags": {"type": "array", "items": _ref("Flag")},
-            "periods": {"type": "array", "items": {
-                "type": "object",
-                "required": ["period", "released", "reason", "min_group", "surveys",
-                             "respondents", "constructs"],
-                "properties": {
-                    "period": {"type": "string", "pattern": r"^[0-9]{4}-(Q[1-4]|[0-9]{2})$"},
-                    "released": {"type": "boolean"},
-                    "reason": {"type": "string"},
-                    "min_group": {"type": "integer",
-                                  "description": "The largest k of the pooled surveys"},
-                    "surveys": {"type": "integer"},
-                    "respondents": NULLABLE_INT,
-                    "constructs": {"type": "object", "additionalProperties": {
-                        "type": "object",
-                        "required": ["label", "pct", "items"],
-                        "properties": {
-                            "label": {"type": "string"},
-                            "pct": NULLABLE_NUMBER,
-                            "items": {"type": "object",
-                                      "additionalProperties": FAVOURABLE_ITEM},
-                        },
-                    }},
-                },
-            }},
-            "trends": {"type": "object", "additionalProperties": {
-                "type": "object",
-                "required": ["method", "periods"],
-                "properties": {
-                    "method": {"type": "string",
-                               "enum": ["mann_kendall", "change_since", "none"]},
-                    "periods": {"type": "integer"},
-                    "tau": NULLABLE_NUMBER,
-                    "p_value": NULLABLE_NUMBER,
-                    "slope": NULLABLE_NUMBER,
-                    "change": NULLABLE_NUMBER,
-                },
-            }},
-        },
-    },
-}
+GRAIN = schemas.PeriodsQuery.model_json_schema()["properties"]["grain"]
 
 
 def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
@@ -332,7 +68,7 @@ def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
         },
         "servers": [{"url": base_url.rstrip("/")}],
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas.component_schemas(),
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
                                            "description": "An API key from "
                                                           "`flask api-key create`"}},
@@ -389,10 +125,9 @@ def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
                 "security": secured,
                 "parameters": [
                     {"name": "slug", "in": "path", "required": True,
-                     "schema": {"type": "string", "maxLength": 64}},
+                     "schema": {"type": "string", "maxLength": schemas.MAX_SLUG}},
                     {"name": "grain", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["month", "quarter"],
-                                "default": "month"}},
+                     "schema": GRAIN},
                     *SIGNATURE_PARAMETERS,
                 ],
                 "responses": {"200": _json("Periods, oldest first", _ref("Periods")),
