@@ -6,7 +6,8 @@ answer), ``checkin``, ``retention``. Release decisions: ``decisions`` (when figu
 decided, in which order), ``releases`` (recording and reading them), ``ledger`` (the
 differencing audit's memory), ``findings`` (the flags decided with a figure). What pages
 read: ``results`` (an incident), ``pools``, ``periods`` (a team's periods), ``overview``
-(HR), ``learning``, ``scores`` (scores from released counts), ``policies``. Accounts and
+(HR), ``reports`` (chart lines and the quarterly PDF), ``learning``, ``scores`` (scores from
+released counts), ``policies``. Accounts and
 the organisation: ``admin``, ``auth``, ``sso``, ``apikeys``, ``access``, ``audit``,
 ``delivery``, ``review``.
 

@@ -126,15 +126,14 @@ def test_quarterly_pdf_prints_each_flag_in_its_own_words(db, organisation):
     how sure (with what the check passed) and the next step."""
     from analysis import flags
     from analysis.items import NO, POLICY_BY_ID, YES
-    from surveys.services import overview
-    from surveys.web.views import hr
+    from surveys.services import overview, reports
 
     view = overview.overview(db, 5, "2026-Q3")
     policy = POLICY_BY_ID["neutral_author"]
     shown = [*flags.policy_gap_flags([policy], {policy.check: {YES: 7, NO: 3}}),
              *flags.policy_gap_flags([policy], {policy.check: {YES: 4, NO: 6}})]
     assert [f.state for f in shown] == ["flag", "watch"]
-    text = " ".join(_pdf_text(hr.quarterly_report(
+    text = " ".join(_pdf_text(reports.quarterly_report(
         dataclasses.replace(view, flags=tuple(shown)))).split())
     assert "Flags (1 flagged, 1 to watch)" in text
     for flag in shown:

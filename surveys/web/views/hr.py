@@ -21,14 +21,12 @@ from surveys.runtime import now, settings
 from surveys.services import admin as admin_service
 from surveys.services import overview as overview_service
 from surveys.services import periods as period_service
-from surveys.services import results
+from surveys.services import reports, results
 from surveys.services.access import ORG_WIDE_ROLES, RESULT_ROLES
 from surveys.web.access import roles_required
 from surveys.web.views.audit import audited, note_release
 
 bp = Blueprint("hr", __name__)
-
-
 
 
 def _k() -> int:
@@ -54,12 +52,6 @@ def _overview():
         raise NotFound(str(exc)) from exc
 
 
-def _lines(rows) -> tuple[list[str], list[charts.Line]]:
-    labels = [p.label for p in rows]
-    lines = [charts.Line(c.label, [p.pct(c.id) for p in rows]) for c in items.CONSTRUCTS]
-    return labels, lines
-
-
 def _svg(body: str) -> Response:
     return Response(body, mimetype="image/svg+xml")  # Cache-Control: surveys.web
 
@@ -73,7 +65,7 @@ def _svg(body: str) -> Response:
 def overview():
     view = _overview()
     note_release(True, "released")
-    labels, lines = _lines(view.org_trend)
+    labels, lines = reports.chart_lines(view.org_trend)
     return render_template(
         "hr/overview.html", view=view, constructs=items.CONSTRUCTS,
         trend_alt=charts.describe_lines(labels, lines,
@@ -93,7 +85,7 @@ def heat_class(pct: float | None) -> str:
 @roles_required(*ORG_WIDE_ROLES)
 def org_trend_chart():
     view = _overview()
-    labels, lines = _lines(view.org_trend)
+    labels, lines = reports.chart_lines(view.org_trend)
     alt = charts.describe_lines(labels, lines, what="Organisation, percent favourable")
     return _svg(charts.to_svg(charts.trend_chart(labels, lines), alt))
 
@@ -155,62 +147,10 @@ def _csv(name: str, header: list, rows: list) -> Response:
 def report_pdf():
     view = _overview()
     note_release(True, "released")
-    body = quarterly_report(view)
+    body = reports.quarterly_report(view)
     name = f"aftercare-{view.period or 'none'}.pdf"
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-SHORT = {"blame": "blame", "social": "social cost", "sharing": "sharing",
-         "leadership": "leadership"}
-
-
-def quarterly_report(view: overview_service.Overview) -> bytes:
-    """The one-page quarterly report from an overview (released figures only)."""
-    labels, lines = _lines(view.org_trend)
-    table = [["Team", "People", *(c.label for c in items.CONSTRUCTS)]]
-    for row in view.heatmap:
-        table.append([row.team.name, str(row.n) if row.shown else "not enough people",
-                      *(f"{c.pct:.0f}%" if c.shown else "–" for c in row.cells)])
-    if len(table) > 16:
-        shown = [r for r in table[1:] if r[1] != "not enough people"]
-        table = [table[0], *shown[:15]]
-    flagged = [f for f in view.flags if f.state == "flag"]
-    watched = [f for f in view.flags if f.state == "watch"]
-    trend_lines = [s.words for s in view.org_series if s.method != "none"]
-    learning = [f"{r.label}: {r.reviews} reviews; "
-                + (f"{r.system_changes_per_review:.1f} system changes per review "
-                   f"(recorded for {r.recorded_changes}); "
-                   if r.system_changes_per_review is not None else
-                   "no system changes recorded; ")
-                + (f"repeat incidents {r.repeat_rate_pct:.0f}% (of {r.recorded_repeat})."
-                   if r.repeat_rate_pct is not None else "repeats not recorded.")
-                for r in view.learning.rows]
-    kinds = [f"{c.label} ({c.n} people): " + ", ".join(
-        f"{SHORT[con.id]} {c.pct(con.id):.0f}%" for con in items.CONSTRUCTS
-        if c.pct(con.id) is not None) for c in view.kinds if c.shown]
-    listed = (flagged + watched)[:2]
-    flag_lines = [f.text() for f in listed] or ["No flags this quarter."]
-    if len(flagged) + len(watched) > len(listed):
-        flag_lines.append(f"{len(flagged) + len(watched) - len(listed)} more on the HR "
-                          "overview page, each with how sure it is and a next step.")
-    sections = [
-        charts.ReportSection(f"Flags ({len(flagged)} flagged, {len(watched)} to watch)",
-                             flag_lines),
-        charts.ReportSection("Trends", trend_lines or ["Not enough quarters."]),
-        charts.ReportSection("Learning outcomes",
-                             learning or ["No reviews recorded in these quarters."]),
-        charts.ReportSection("By incident kind",
-                             kinds or ["Not enough people to compare kinds."]),
-    ]
-    return charts.report_pdf(
-        f"Aftercare quarterly report: {view.label}",
-        f"Percent favourable from released, anonymous post-incident surveys. Figures over "
-        f"fewer than {view.k} people are never shown.",
-        labels, lines, sections, table=table,
-        footer="Percent favourable: agreeing with a positive statement or disagreeing with "
-               "a negative one. No figure here describes a person, and teams are not ranked.",
-    )
 
 
 # --------------------------------------------------------------------------- team page
@@ -225,7 +165,7 @@ def team(slug: str):
     view = period_service.team_periods(db, team_row, request.args.get("grain", "quarter"),
                                        now(), _k())
     note_release(True, "released")
-    labels, lines = _lines(view.periods)
+    labels, lines = reports.chart_lines(view.periods)
     return render_template(
         "hr/team.html", view=view, constructs=items.CONSTRUCTS,
         trend_alt=charts.describe_lines(labels, lines, what=f"{team_row.name}, percent "
@@ -239,7 +179,7 @@ def team_chart(slug: str):
     team_row = _team(db, slug)
     view = period_service.team_periods(db, team_row, request.args.get("grain", "quarter"),
                                        now(), _k())
-    labels, lines = _lines(view.periods)
+    labels, lines = reports.chart_lines(view.periods)
     alt = charts.describe_lines(labels, lines, what=f"{team_row.name}, percent favourable")
     return _svg(charts.to_svg(charts.trend_chart(labels, lines), alt))
 
