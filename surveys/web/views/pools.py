@@ -21,9 +21,6 @@ from surveys.web.views.audit import audited, note_release
 bp = Blueprint("pools", __name__)
 
 
-
-
-
 @bp.get("/teams/<slug:slug>/pools")
 @roles_required(*RESULT_ROLES)
 @audited("pools.list", target="team:{slug}")

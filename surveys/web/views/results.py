@@ -19,8 +19,6 @@ from surveys.web.views.audit import audited, note_release, record
 bp = Blueprint("results", __name__)
 
 
-
-
 @bp.get("/incidents")
 @roles_required(*RESULT_ROLES)
 @audited("results.list")
