@@ -193,15 +193,23 @@ class MailBackend(abc.ABC):
         return outcome
 
 
-class ConsoleBackend(MailBackend):
+class StreamingBackend(MailBackend):
+    """A backend that sends one message at a time: a batch is its stream, collected."""
+
+    def send_batch(self, mails: Sequence[Mail]) -> list[Outcome]:
+        return list(self.send_each(mails))
+
+    @abc.abstractmethod
+    def send_each(self, mails: Sequence[Mail]) -> Iterator[Outcome]:
+        """Send ``mails`` one by one, yielding each outcome."""
+
+
+class ConsoleBackend(StreamingBackend):
     """Prints each message, link included, to stdout (looked up at each call).
 
     This is the development backend: its output *is* the message, tokens and all, so it
     writes with ``print`` and never through logging. Do not use it in production.
     """
-
-    def send_batch(self, mails: Sequence[Mail]) -> list[Outcome]:
-        return list(self.send_each(mails))
 
     def send_each(self, mails: Sequence[Mail]) -> Iterator[Outcome]:
         for mail in mails:
@@ -228,7 +236,7 @@ class ConsoleBackend(MailBackend):
         return "ConsoleBackend()"
 
 
-class FileBackend(MailBackend):
+class FileBackend(StreamingBackend):
     """Writes each message to ``directory`` as ``<nanoseconds>-<message id>.eml``.
 
     Names sort in sending order (the timestamp is zero-padded and strictly increasing within
@@ -247,9 +255,6 @@ class FileBackend(MailBackend):
         with self._lock:
             self._last_ns = max(time.time_ns(), self._last_ns + 1)
             return self._last_ns
-
-    def send_batch(self, mails: Sequence[Mail]) -> list[Outcome]:
-        return list(self.send_each(mails))
 
     def send_each(self, mails: Sequence[Mail]) -> Iterator[Outcome]:
         for mail in mails:

@@ -14,7 +14,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from flask import Flask
@@ -30,23 +30,17 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class PassReport:
+class PassReport(FlushReport):
+    """A worker pass: what the tick did to surveys, and every flush's mail outcomes."""
+
     opened: int = 0
     reminded: int = 0
     closed: int = 0
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    deferred: int = 0
     deleted: int = 0  # raw responses past AFTERCARE_RETENTION_DAYS
 
     def add(self, report: FlushReport) -> None:
-        self.sent += report.sent
-        self.retrying += report.retrying
-        self.failed += report.failed
-        self.cancelled += report.cancelled
-        self.deferred += report.deferred
+        for name in (f.name for f in fields(FlushReport)):
+            setattr(self, name, getattr(self, name) + getattr(report, name))
 
     @property
     def unsent(self) -> int:
