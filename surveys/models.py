@@ -296,6 +296,7 @@ class AnswerColumns:
     practice_named: Mapped[int | None] = mapped_column(SmallInteger)
     practice_followups: Mapped[int | None] = mapped_column(SmallInteger)
     practice_root_cause: Mapped[int | None] = mapped_column(SmallInteger)
+    practice_consequences: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class StagedAnswer(AnswerColumns, Base):

@@ -317,7 +317,8 @@ def _attach_families(decider: Decider, period: str, by_team: Mapping[int, list[C
                                                                        period),
                                      involvement, k_all)
         decider.attach(org.subject, findings=family.findings,
-                       extra=family.extra(comparisons=findings.compare_kinds(kinds)))
+                       extra=family.extra(comparisons=findings.compare_kinds(kinds),
+                                          two_track=findings.compare_two_track(kinds)))
 
 
 def _history(decider: Decider, prefix: str, grain: str, upto: str
