@@ -202,6 +202,21 @@ class Incident(Base):
     survey: Mapped[Survey | None] = relationship(back_populates="incident", uselist=False)
 
 
+class IncidentParticipant(Base):
+    """Someone listed on an incident, with the role they had in it when one was given
+    (``analysis.exposure.INCIDENT_ROLES``). Incident metadata for the team's exposure
+    figures: no key to an invitation, a ballot, a response or a comment, and nothing on
+    an answer table refers to it."""
+
+    __tablename__ = "incident_participant"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"),
+                                           primary_key=True, index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+
+
 class Survey(Base):
     __tablename__ = "survey"
 

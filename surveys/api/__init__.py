@@ -35,7 +35,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_BODY = 1024 * 1024  # 1 MiB: far above 500 participants, far below a 10 MB attack
 INCIDENT_FIELDS = ("external_id", "team", "title", "kind", "severity", "closed_at",
-                   "participants", "open_delay", "duration")
+                   "participants", "open_delay", "duration", "roles")
 REQUIRED_FIELDS = ("external_id", "team", "title", "kind", "severity", "closed_at",
                    "participants")
 
@@ -207,6 +207,20 @@ def parse_incident(data: dict[str, Any]) -> lifecycle.NewIncident:
             for i, email in enumerate(participants):
                 if isinstance(email, str) and lifecycle.has_control_characters(email):
                     problems[f"participants[{i}]"] = "must not contain control characters"
+    roles = data.get("roles")
+    if roles is not None:
+        if not isinstance(roles, dict):
+            problems["roles"] = 'must be an object such as {"ana@example.org": "commander"}'
+        elif len(roles) > lifecycle.MAX_PARTICIPANTS:
+            problems["roles"] = f"at most {lifecycle.MAX_PARTICIPANTS} roles per incident"
+        else:
+            for email, role in roles.items():
+                if not isinstance(role, str) or lifecycle.has_control_characters(email):
+                    problems[f"roles.{email[:80]}"] = "must be a role name as text"
+            if problems and isinstance(participants, list):  # name every bad role at once
+                listed, _ = lifecycle.validate_emails(participants)
+                text_roles = {e: r for e, r in roles.items() if isinstance(r, str)}
+                problems.update(lifecycle.role_problems(text_roles, listed))
     delays = {}
     for name in ("open_delay", "duration"):
         value = data.get(name)
@@ -222,6 +236,7 @@ def parse_incident(data: dict[str, Any]) -> lifecycle.NewIncident:
         team=data["team"], title=data["title"], kind=data["kind"], severity=data["severity"],
         closed_at=closed_at, participants=participants, external_id=data["external_id"],
         open_delay=delays.get("open_delay"), duration=delays.get("duration"),
+        roles=roles,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.exposure import INCIDENT_ROLES
 from surveys.models import API_SCOPES, INCIDENT_KINDS, MAX_ID, SEVERITIES, SurveyStatus
 from surveys.services import review
 from surveys.services.lifecycle import MAX_PARTICIPANTS, NOT_INVITED_REASONS
@@ -151,6 +152,13 @@ SCHEMAS: dict[str, Any] = {
             "open_delay": {**DURATION, "description": "Overrides AFTERCARE_OPEN_DELAY"},
             "duration": {**DURATION, "description": "Overrides AFTERCARE_SURVEY_DURATION "
                                                     "(at least 1h, at most 90d)"},
+            "roles": {"type": "object", "maxProperties": MAX_PARTICIPANTS,
+                      "description": "Optional role of listed participants, by email; an "
+                                     "address that is not a participant, or an unknown role, "
+                                     "is a 422 naming it (roles.<email>). Incident metadata "
+                                     "for exposure figures, never linked to answers.",
+                      "additionalProperties": {"type": "string",
+                                               "enum": list(INCIDENT_ROLES)}},
         },
     },
     "Survey": {

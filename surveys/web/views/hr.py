@@ -19,6 +19,7 @@ from surveys.errors import InvalidInput, NotFound
 from surveys.models import Team
 from surveys.runtime import now, settings
 from surveys.services import admin as admin_service
+from surveys.services import exposure as exposure_service
 from surveys.services import overview as overview_service
 from surveys.services import periods as period_service
 from surveys.services import results
@@ -228,6 +229,7 @@ def team(slug: str):
     labels, lines = _lines(view.periods)
     return render_template(
         "hr/team.html", view=view, constructs=items.CONSTRUCTS,
+        exposure=exposure_service.team_exposure(db, team_row.id, view.grain),
         trend_alt=charts.describe_lines(labels, lines, what=f"{team_row.name}, percent "
                                                             "favourable"))
 
