@@ -6,6 +6,9 @@
 * ``incident_participant``: everyone listed on an incident, with an optional role
   (commander, responder, ...), for the teams' exposure figures. Incident metadata only: no
   answer table refers to it. Filled from the invitations of incidents entered before.
+* ``team_action``: what a team will change in answer to a flag (owner a role or a team,
+  never a person), and ``outbox_message.action_id`` for the reminder to its recorder when it
+  is due.
 
 Revision ID: 0005
 Revises: 0004
@@ -44,6 +47,36 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_incident_participant_person_id"), "incident_participant",
                     ["person_id"], unique=False)
+    op.create_table(
+        "team_action",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("flag_record", sa.String(length=200), nullable=False),
+        sa.Column("flag_kind", sa.String(length=32), nullable=False),
+        sa.Column("flag_subject", sa.String(length=200), nullable=False),
+        sa.Column("period", sa.String(length=8), nullable=False),
+        sa.Column("construct", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("owner", sa.String(length=120), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("done_on", sa.Date(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.Column("recorded_by", sa.Integer(), nullable=True),
+        sa.Column("recorder_label", sa.String(length=254), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["recorded_by"], ["user_account.id"],
+                                name=op.f("team_action_recorded_by_fkey"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["team_id"], ["team.id"], name=op.f("team_action_team_id_fkey")),
+        sa.PrimaryKeyConstraint("id", name=op.f("team_action_pkey")),
+    )
+    op.create_index(op.f("ix_team_action_team_id"), "team_action", ["team_id"], unique=False)
+    with op.batch_alter_table("outbox_message") as batch_op:
+        batch_op.add_column(sa.Column("action_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_outbox_message_action_id"), ["action_id"],
+                              unique=False)
+        batch_op.create_foreign_key(batch_op.f("outbox_message_action_id_fkey"), "team_action",
+                                    ["action_id"], ["id"], ondelete="CASCADE")
     op.execute(
         "INSERT INTO incident_participant (incident_id, person_id, role) "
         "SELECT DISTINCT survey.incident_id, invitation.person_id, NULL "
@@ -51,6 +84,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # An action reminder not sent yet stays queued: the older code finds no invitation for
+    # it and cancels it ("survey closed before sending"); nothing else is lost but actions.
+    with op.batch_alter_table("outbox_message") as batch_op:
+        batch_op.drop_constraint(batch_op.f("outbox_message_action_id_fkey"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_outbox_message_action_id"))
+        batch_op.drop_column("action_id")
+    op.drop_index(op.f("ix_team_action_team_id"), table_name="team_action")
+    op.drop_table("team_action")
     op.drop_index(op.f("ix_incident_participant_person_id"), table_name="incident_participant")
     op.drop_table("incident_participant")
     for table in ANSWER_TABLES:

@@ -42,7 +42,7 @@ from surveys.models import (
     SurveyStatus,
     Team,
 )
-from surveys.services import decisions, delivery, releases
+from surveys.services import actions, decisions, delivery, releases
 from surveys.services.policies import policies_in_force
 from surveys.tokens import TokenBox, hash_token, new_token
 
@@ -99,6 +99,7 @@ class TickReport:
     reminded: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
     decided: decisions.RunReport = field(default_factory=decisions.RunReport)
+    actions_due: int = 0  # reminders queued for actions that came due
 
 
 def normalise_email(raw: str) -> str:
@@ -566,8 +567,9 @@ def _lock_survey(session: Session, survey_id: int) -> Survey:
 
 
 def tick(session: Session, box: TokenBox, now: datetime, settings: Settings) -> TickReport:
-    """Open what is due, queue reminders at half-time, close what has expired, and decide
-    the figures of every calendar period that has ended (``decisions.run``)."""
+    """Open what is due, queue reminders at half-time, close what has expired, decide
+    the figures of every calendar period that has ended (``decisions.run``), and queue the
+    reminders of actions that came due (``actions.queue_reminders``)."""
     report = TickReport()
     due = session.scalars(
         select(Survey.id).where(Survey.status == SurveyStatus.SCHEDULED, Survey.opens_at <= now)
@@ -599,6 +601,7 @@ def tick(session: Session, box: TokenBox, now: datetime, settings: Settings) -> 
         if close_survey(session, survey_id, now).closed_at >= now:
             report.closed.append(survey_id)  # else another worker had closed it
     report.decided = decisions.run(session, now, settings.min_group, settings.pool_period)
+    report.actions_due = actions.queue_reminders(session, now)
     return report
 
 
