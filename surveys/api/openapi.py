@@ -9,8 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.exposure import INCIDENT_ROLES
-from surveys.models import API_SCOPES, INCIDENT_KINDS, MAX_ID, SEVERITIES, SurveyStatus
-from surveys.services import review
+from analysis.items import CONSTRUCT_BY_ID
+from surveys.models import (
+    ACTION_STATUSES,
+    API_SCOPES,
+    INCIDENT_KINDS,
+    MAX_ID,
+    SEVERITIES,
+    SurveyStatus,
+)
+from surveys.services import actions, review
 from surveys.services.lifecycle import MAX_PARTICIPANTS, NOT_INVITED_REASONS
 
 NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -323,6 +331,89 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+DATE = {"type": "string", "format": "date"}
+NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
+
+SCHEMAS.update({
+    "NewAction": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["team", "flag", "text", "owner", "due_on"],
+        "properties": {
+            "team": {"type": "string", "maxLength": 64, "description": "Team slug"},
+            "flag": {"type": "string", "description": "A key from GET /api/v1/actions?team="
+                                                      "<slug> (flags): a flag of this team"},
+            "text": {"type": "string", "minLength": 1, "maxLength": actions.MAX_TEXT,
+                     "description": "What will change, in system-focused words"},
+            "owner": {"type": "string", "description": "role:<name> (" + ", ".join(
+                actions.OWNER_ROLES) + ") or team:<slug>; never a person"},
+            "due_on": {**DATE, "description": "Today or later"},
+            "construct": {"type": "string", "enum": list(CONSTRUCT_BY_ID),
+                          "description": "Default: the flag's"},
+            "status": {"type": "string", "enum": list(ACTION_STATUSES), "default": "open"},
+        },
+    },
+    "Action": {
+        "type": "object",
+        "required": ["id", "text", "construct", "owner", "due_on", "status", "done_on", "flag",
+                     "change"],
+        "properties": {
+            "id": {"type": "integer"},
+            "text": {"type": "string"},
+            "construct": {"type": "string", "enum": list(CONSTRUCT_BY_ID)},
+            "owner": {"type": "string", "description": "The role's or team's name"},
+            "due_on": DATE,
+            "status": {"type": "string", "enum": list(ACTION_STATUSES)},
+            "done_on": NULLABLE_DATE,
+            "flag": {"type": "object", "required": ["kind", "subject", "period"],
+                     "properties": {"kind": {"type": "string"},
+                                    "subject": {"type": "string"},
+                                    "period": {"type": ["string", "null"]}}},
+            "change": {
+                "type": "object",
+                "description": "The construct's percent favourable in the team's released "
+                               "quarter in which the action was recorded and the next one; "
+                               "null where not released (words say why)",
+                "required": ["before_period", "after_period", "before", "after", "points",
+                             "words"],
+                "properties": {"before_period": {"type": ["string", "null"]},
+                               "after_period": {"type": ["string", "null"]},
+                               "before": NULLABLE_NUMBER, "after": NULLABLE_NUMBER,
+                               "points": NULLABLE_NUMBER, "words": {"type": "string"}}},
+        },
+    },
+    "ActionList": {
+        "type": "object",
+        "required": ["actions"],
+        "properties": {
+            "actions": {"type": "array", "items": _ref("Action")},
+            "flags": {"type": "array", "description": "With ?team=: the team's flags to answer",
+                      "items": {"type": "object",
+                                "required": ["key", "kind", "subject", "about", "period",
+                                             "construct", "what_was_seen"],
+                                "properties": {
+                                    "key": {"type": "string"}, "kind": {"type": "string"},
+                                    "subject": {"type": "string"},
+                                    "about": {"type": "string"},
+                                    "period": {"type": ["string", "null"]},
+                                    "construct": {"type": "string"},
+                                    "what_was_seen": {"type": "string"}}}},
+        },
+    },
+    "ActionCreated": {
+        "type": "object",
+        "required": ["action", "language"],
+        "properties": {
+            "action": _ref("Action"),
+            "language": {**SCHEMAS["ReviewReport"]["properties"]["findings"],
+                         "description": "The review language check on the text: wording "
+                                        "that points at people, with rewrites (advice; the "
+                                        "action is recorded as written)"},
+        },
+    },
+})
+
+
 def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
     """The whole description; ``servers`` points at ``AFTERCARE_BASE_URL``."""
     secured = [{"apiKey": []}]
@@ -407,6 +498,41 @@ def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
                               **AUTH_ERRORS, "404": _error("No such team"),
                               "422": _error("Unknown grain")},
             }},
+            "/api/v1/actions": {
+                "get": {
+                    "operationId": "listActions",
+                    "summary": "Actions recorded from flags (scope actions:read)",
+                    "security": secured,
+                    "parameters": [
+                        {"name": "team", "in": "query", "required": False,
+                         "schema": {"type": "string", "maxLength": 64}},
+                        {"name": "status", "in": "query", "required": False,
+                         "schema": {"type": "string", "enum": list(ACTION_STATUSES)}},
+                        *SIGNATURE_PARAMETERS,
+                    ],
+                    "responses": {"200": _json("Actions, oldest first", _ref("ActionList")),
+                                  **AUTH_ERRORS, "404": _error("No such team"),
+                                  "422": _error("Unknown status")},
+                },
+                "post": {
+                    "operationId": "createAction",
+                    "summary": "Record an action for a team's flag (scope actions:write)",
+                    "security": secured,
+                    "parameters": SIGNATURE_PARAMETERS,
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": _ref("NewAction")}}},
+                    "responses": {
+                        "201": _json("Recorded", _ref("ActionCreated")),
+                        "400": _error("The body is not valid JSON"),
+                        **AUTH_ERRORS,
+                        "413": _error("The body is larger than 1 MiB"),
+                        "415": _error("The body is not JSON"),
+                        "422": _error("Invalid fields (no text, a past due date, a flag of "
+                                      "another team, an owner that is not a role or a "
+                                      "team); each problem is named in fields"),
+                    },
+                },
+            },
             "/api/v1/review-lint": {"post": {
                 "operationId": "lintReview",
                 "summary": "Find blame-loaded wording in a review draft (nothing is stored)",
