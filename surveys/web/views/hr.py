@@ -18,6 +18,7 @@ from surveys.db import get_session
 from surveys.errors import InvalidInput, NotFound
 from surveys.models import Team
 from surveys.runtime import now, settings
+from surveys.services import actions as action_service
 from surveys.services import admin as admin_service
 from surveys.services import exposure as exposure_service
 from surveys.services import overview as overview_service
@@ -77,6 +78,7 @@ def overview():
     labels, lines = _lines(view.org_trend)
     return render_template(
         "hr/overview.html", view=view, constructs=items.CONSTRUCTS,
+        actions_summary=action_service.summary(get_session(), now().date()),
         trend_alt=charts.describe_lines(labels, lines,
                                         what="Organisation, percent favourable by quarter"),
         heat_class=heat_class,
@@ -230,6 +232,9 @@ def team(slug: str):
     return render_template(
         "hr/team.html", view=view, constructs=items.CONSTRUCTS,
         exposure=exposure_service.team_exposure(db, team_row.id, view.grain),
+        team_actions=action_service.team_actions(db, team_row.id, now(), view.grain),
+        answerable=action_service.team_flags(db, team_row.id),
+        action_statuses=action_service.STATUS_LABELS,
         trend_alt=charts.describe_lines(labels, lines, what=f"{team_row.name}, percent "
                                                             "favourable"))
 
