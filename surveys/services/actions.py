@@ -440,7 +440,7 @@ def queue_reminders(session: Session, now: datetime) -> int:
     due = session.scalars(select(Action).where(
         Action.status.in_(OPEN_STATUSES), Action.due_on <= now.date(),
         Action.reminded_at.is_(None), Action.recorded_by.is_not(None))
-        .order_by(Action.id)).all()
+        .order_by(Action.id).with_for_update(skip_locked=True)).all()  # one tick each
     for row in due:
         session.add(OutboxMessage(kind="action_due", channel="email", action_id=row.id,
                                   status=OutboxStatus.PENDING, next_attempt_at=now,

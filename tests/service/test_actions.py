@@ -179,3 +179,45 @@ def test_no_reminder_once_done(app, db, org, settings, box, tmp_path):
         report = flush(db, FileBackend(tmp_path / "mail", "a@example.org"), box, render_email,
                        "https://aftercare.example.org", "seed", due)
     assert report.sent == 0 and report.cancelled == 1
+
+
+def test_concurrent_ticks_queue_one_reminder(database_url):
+    """Two workers ticking at once (threads, each its own session) queue each due action's
+    reminder once: SQLite's write lock, PostgreSQL's row locks (SKIP LOCKED)."""
+    import threading
+
+    from support import SECRET, build_org
+    from support.app import make_app
+    from surveys import db as dbmod
+    from surveys.tokens import TokenBox
+
+    app = make_app(database_url)
+    try:
+        with dbmod.session_scope(app) as db:
+            build_org(db)
+            settings = app.extensions["aftercare.settings"]
+            flag = flagged_payments(db, settings, TokenBox(SECRET))
+            manager = _user(db, "manager@example.org")
+            for i in range(20):
+                actions.record_action(db, manager, new_action(flag, text=f"Change {i}."), SEPT)
+        due = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
+        queued: list[int] = []
+        barrier = threading.Barrier(2)
+
+        def tick():
+            with dbmod.session_scope(app) as session:
+                barrier.wait()
+                queued.append(actions.queue_reminders(session, due))
+
+        threads = [threading.Thread(target=tick) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sum(queued) == 20
+        with dbmod.session_scope(app) as db:
+            assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.kind == "action_due")) == 20
+            assert db.scalar(select(func.count(func.distinct(OutboxMessage.action_id)))) == 20
+    finally:
+        dbmod.get_engine(app).dispose()
