@@ -372,8 +372,9 @@ SCHEMAS.update({
             "change": {
                 "type": "object",
                 "description": "The construct's percent favourable in the team's released "
-                               "quarter in which the action was recorded and the next one; "
-                               "null where not released (words say why)",
+                               "quarter before the action was recorded and in the quarter in "
+                               "which it was recorded, once that has ended; null where not "
+                               "released (words say why)",
                 "required": ["before_period", "after_period", "before", "after", "points",
                              "words"],
                 "properties": {"before_period": {"type": ["string", "null"]},

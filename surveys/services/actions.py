@@ -9,9 +9,9 @@ and whether the construct it aims at moved once the next period was released.
 * Each use case (:func:`record_action`, :func:`set_status`, :func:`queue_reminders`) is one
   transaction, and the change and its audit event commit together.
 * The change since an action (:func:`team_actions`) compares two recorded, released team
-  figures only: the team's period in which the action was recorded, and the first period of
-  the same grain that starts after it. A figure the guard held back stays "not enough
-  people"; nothing here decides a release.
+  figures only: the team's last period that ended before the action was recorded, and the
+  period in which it was recorded (once ended and decided). A figure the guard held back
+  stays "not enough people"; nothing here decides a release.
 * HR's view (:func:`summary`) counts across teams, never per team.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -333,10 +333,14 @@ class ActionView:
 
 def change_since(session: Session, team_id: int, construct: str, recorded_at: datetime,
                  grain: str, now: datetime) -> Change:
-    """The construct's change between the team's recorded figure of the period in which the
-    action was recorded and that of the next period of ``grain`` (released figures only)."""
-    before_period = periods.calendar_period(recorded_at, grain)
-    after_period = periods.calendar_period(periods.period_end(before_period), grain)
+    """The construct's change between the team's recorded figure of the last period of
+    ``grain`` that ended before the action was recorded (what was seen when it was decided)
+    and that of the period in which it was recorded, once that period has ended and its
+    figure is released. Released figures only; a held-back figure stays "not enough
+    people"."""
+    after_period = periods.calendar_period(recorded_at, grain)
+    before_period = periods.calendar_period(
+        periods.period_start(after_period) - timedelta(seconds=1), grain)
     label = items.CONSTRUCT_BY_ID[construct].label.lower()
     if not periods.period_over(after_period, now):
         return Change(before_period, after_period,
@@ -344,18 +348,17 @@ def change_since(session: Session, team_id: int, construct: str, recorded_at: da
                             "its figures are released.")
     found = releases.stored_many(session, [releases.team_subject(team_id, before_period),
                                            releases.team_subject(team_id, after_period)])
+    missing = [p for p in (before_period, after_period)
+               if releases.team_subject(team_id, p) not in found]
+    if missing:
+        return Change(before_period, after_period,
+                      words=f"No released figure for {periods.period_label(missing[0])} to "
+                            "compare.")
 
     def pct(period: str) -> float | None:
-        figure = found.get(releases.team_subject(team_id, period))
-        if figure is None or not figure.allowed:
-            return None
-        return findings.construct_pcts(figure).get(construct)
+        figure = found[releases.team_subject(team_id, period)]
+        return findings.construct_pcts(figure).get(construct) if figure.allowed else None
 
-    after_figure = found.get(releases.team_subject(team_id, after_period))
-    if after_figure is None:
-        return Change(before_period, after_period,
-                      words=f"No released figure for {periods.period_label(after_period)} "
-                            "yet.")
     before, after = pct(before_period), pct(after_period)
     if before is None or after is None:
         return Change(before_period, after_period, before, after, words="not enough people")

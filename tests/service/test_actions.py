@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from support import AFTER_Q4, decide_periods
-from support.actions import SEPT, flagged_payments, new_action, worse_fourth_quarter
+from support.actions import OCT, SEPT, flagged_payments, new_action, worse_fourth_quarter
 from surveys.errors import InvalidInput, NotVisible
 from surveys.mail.backends import FileBackend
 from surveys.mail.outbox import flush
@@ -95,14 +95,17 @@ def test_owner_may_be_a_team(db, org, settings, box):
 
 def test_change_since_the_action_from_released_figures(db, org, settings, box):
     flag = flagged_payments(db, settings, box)
-    row = actions.record_action(db, _user(db, "manager@example.org"), new_action(flag), SEPT)
+    decide_periods(db, settings, datetime(2026, 10, 1, 0, 5, tzinfo=UTC))  # 2026 Q3 ends
+    row = actions.record_action(db, _user(db, "manager@example.org"),
+                                new_action(flag, due_on=date(2026, 10, 20)), OCT)
     team_id = _team(db, "payments").id
-    (waiting,) = actions.team_actions(db, team_id, SEPT)
+    (waiting,) = actions.team_actions(db, team_id, OCT)
     assert waiting.change.points is None and "2026 Q4 has ended" in waiting.change.words
     worse_fourth_quarter(db, settings, box)
     decide_periods(db, settings, AFTER_Q4)
     (view,) = actions.team_actions(db, team_id, AFTER_Q4)
     assert view.id == row.id
+    assert (view.change.before_period, view.change.after_period) == ("2026-Q3", "2026-Q4")
     # Q3: blame_system, blame_person and blame_career all favourable for all six: 100%.
     # Q4: blame_person at Agree for all six: (100 + 0 + 100) / 3.
     assert view.change.before == pytest.approx(100.0)
@@ -113,19 +116,23 @@ def test_change_since_the_action_from_released_figures(db, org, settings, box):
 
 def test_a_held_back_figure_stays_not_enough_people(db, org, settings, box):
     flag = flagged_payments(db, settings, box)
-    actions.record_action(db, _user(db, "manager@example.org"), new_action(flag), SEPT)
-    decide_periods(db, settings, AFTER_Q4)  # no answers in Q4: no team figure to compare
-    (view,) = actions.team_actions(db, _team(db, "payments").id, AFTER_Q4)
-    assert view.change.points is None and "No released figure" in view.change.words
+    early = actions.record_action(db, _user(db, "manager@example.org"), new_action(flag),
+                                  SEPT)
+    decide_periods(db, settings, datetime(2026, 10, 1, 0, 5, tzinfo=UTC))
+    actions.record_action(db, _user(db, "manager@example.org"),
+                          new_action(flag, due_on=date(2026, 10, 20)), OCT)
     quiet = dataclasses.replace(settings, survey_limit=None)
     from support.organisation import run_survey, uniform
-    run_survey(db, quiet, box, team="payments", at=datetime(2027, 1, 5, tzinfo=UTC),
-               rows=uniform(3), title="Small")
-    decide_periods(db, settings, datetime(2027, 4, 1, 0, 5, tzinfo=UTC))
-    later = actions.change_since(db, _team(db, "payments").id, "blame",
-                                 datetime(2026, 12, 1, tzinfo=UTC), "quarter",
-                                 datetime(2027, 4, 2, tzinfo=UTC))
-    assert later.words == "not enough people" and later.points is None
+    run_survey(db, quiet, box, team="payments", at=datetime(2026, 11, 2, 9, tzinfo=UTC),
+               rows=uniform(3), people=4, title="Small")
+    decide_periods(db, settings, AFTER_Q4)
+    views = {v.id: v for v in actions.team_actions(db, _team(db, "payments").id, AFTER_Q4)}
+    # recorded in Q3: nothing released for Q2 (no answers) to compare with
+    assert views.pop(early.id).change.words == "No released figure for 2026 Q2 to compare."
+    # recorded in Q4: Q3 released, Q4 held back (3 answers): not enough people
+    (later,) = views.values()
+    assert later.change.words == "not enough people" and later.change.points is None
+    assert later.change.before == pytest.approx(100.0) and later.change.after is None
 
 
 def test_hr_summary_counts_across_teams(db, org, settings, box):

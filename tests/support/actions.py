@@ -16,7 +16,8 @@ from surveys.models import Team
 from surveys.services import actions
 
 AUG_ANSWERS = datetime(2026, 8, 10, 9, 0, tzinfo=UTC)
-SEPT = datetime(2026, 9, 10, 9, 0, tzinfo=UTC)  # when the action is recorded (2026 Q3)
+SEPT = datetime(2026, 9, 10, 9, 0, tzinfo=UTC)  # an action recorded in 2026 Q3
+OCT = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)  # one recorded in 2026 Q4, after Q3 ended
 NOV = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 

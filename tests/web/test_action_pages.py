@@ -51,7 +51,7 @@ def test_record_from_the_team_page(client, db, flag):
     team = client.get("/teams/payments")
     assert "Actions aimed at social cost" in team.text
     assert "Rotate the incident commander role weekly." in team.text
-    assert "Shown once 2027 Q1 has ended" in team.text  # recorded in 2026 Q4
+    assert "Shown once 2026 Q4 has ended" in team.text  # recorded in 2026 Q4
     (action_id,) = db.scalars(select(Action.id)).all()
     changed = manager.post(f"/teams/payments/actions/{action_id}/status", {"status": "done"})
     assert changed.status_code == 302
