@@ -393,6 +393,26 @@ def _record_roles(session: Session, incident_id: int, emails: Sequence[str],
     session.flush()
 
 
+def record_roles(session: Session, incident_id: int, roles: Mapping[str, str]) -> None:
+    """Record or change the roles of an incident's listed participants after intake (when
+    roles are known only after the review); bad roles are named each, as at intake."""
+    begin_write(session)
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        session.rollback()
+        raise NotFound("No such incident.")
+    emails = list(session.scalars(
+        select(Person.email).join(IncidentParticipant,
+                                  IncidentParticipant.person_id == Person.id)
+        .where(IncidentParticipant.incident_id == incident_id)))
+    problems = role_problems(roles, emails)
+    if problems:
+        session.rollback()
+        raise InvalidInput("The roles could not be recorded.", problems)
+    _record_roles(session, incident_id, [normalise_email(e) for e in roles], roles)
+    session.commit()
+
+
 def _open(session: Session, survey: Survey, box: TokenBox, now: datetime) -> None:
     """Create every ballot in one batch, in random order, before any email is queued."""
     if not survey.is_scheduled:

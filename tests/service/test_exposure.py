@@ -92,3 +92,15 @@ def test_reading_never_decides(db, org, settings, box):
     decide_periods(db, settings, NOW)
     after = db.scalar(select(ReleaseRecord.id).order_by(ReleaseRecord.id.desc()).limit(1))
     assert before == after
+
+
+def test_roles_recorded_after_intake(db, org, settings, box):
+    result = incident(db, settings, box, "payments", NOW - timedelta(days=2), [p(0), p(1)])
+    lifecycle.record_roles(db, result.incident.id, {p(1): "commander"})
+    assert db.scalar(select(IncidentParticipant.role).where(
+        IncidentParticipant.incident_id == result.incident.id,
+        IncidentParticipant.person_id == db.scalar(select(Person.id).where(
+            Person.email == p(1))))) == "commander"
+    with pytest.raises(InvalidInput) as caught:
+        lifecycle.record_roles(db, result.incident.id, {p(2): "commander", p(0): "chef"})
+    assert set(caught.value.fields) == {f"roles.{p(2)}", f"roles.{p(0)}"}
