@@ -99,7 +99,7 @@ def test_hr_sees_counts_across_teams_never_per_team(app, client, db, flag):
     page = hr_client.get("/hr")
     assert page.status_code == 200
     assert "Actions from flags, across teams" in page.text
-    assert 'data-figure="flags-with-action">1 of' in page.text
+    assert 'data-count="flags-with-action">1 of' in page.text
     section = page.text.split('id="actions-summary"')[1].split("</section>")[0]
     assert "Payments" not in section and "Platform" not in section
 
