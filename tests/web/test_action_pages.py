@@ -115,3 +115,29 @@ def test_another_teams_manager_is_kept_out(client, db, flag):
     refused = other.post("/teams/platform/actions/new", form(flag))
     assert refused.status_code == 400 and "not a flag of this team" in refused.text
     assert count(db) == 0
+
+
+def test_record_from_an_incidents_flag(client, db, settings, box):
+    from support.organisation import AUG, run_survey, set_policies, uniform
+
+    set_policies(db, {"neutral_author"})
+    survey = run_survey(db, settings, box, team="payments", at=AUG,
+                        rows=uniform(6, practice_author="1"))
+    db.rollback()
+    manager = Manager(client)
+    manager.login("manager@example.org")
+    page = client.get(f"/incidents/{survey.incident_id}")
+    key = f"survey:{survey.id}|policy_gap|neutral_author"
+    link = f"/teams/payments/actions/new?flag={quote(key, safe=':')}"
+    assert link in page.text.replace("&amp;", "&")
+    form_page = client.get(link)
+    assert form_page.status_code == 200
+    assert f'<option value="{key}" selected>' in form_page.text
+    saved = manager.post("/teams/payments/actions/new",
+                         {"flag": key, "text": "Ask someone outside the incident to write "
+                                               "the next review.",
+                          "construct": "blame", "owner": "role:review facilitators",
+                          "due_on": "2026-12-01", "status": "open"})
+    assert saved.status_code == 302
+    db.rollback()
+    assert db.scalar(select(Action.flag_record)) == f"survey:{survey.id}"
