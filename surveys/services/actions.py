@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -67,6 +67,7 @@ class FlagRef:
     record: str
     flag: findings.ShownFlag
     construct: str
+    when: datetime  # the end of its period, or when its incident's survey closed
 
     @property
     def period(self) -> str:
@@ -94,15 +95,17 @@ def construct_of(kind: str, subject: str) -> str:
     return "blame"
 
 
-def team_flags(session: Session, team_id: int) -> list[FlagRef]:
+def team_flags(session: Session, team_id: int, grain: str | None = None) -> list[FlagRef]:
     """Every flag (not watch) decided with the team's figures, its notices, its exposure,
-    and its incidents' own figures, newest period first."""
+    and its incidents' own figures, newest first; with ``grain``, only the period figures of
+    that grain (and the incidents')."""
     records: dict[str, releases.Release] = {}
     for prefix in _FLAG_PREFIXES:
         records.update(releases.stored_with_prefix(session, f"{prefix}:{team_id}:"))
-    survey_ids = session.scalars(select(Survey.id).where(Survey.team_id == team_id)).all()
+    closed = dict(session.execute(select(Survey.id, Survey.closed_at).where(
+        Survey.team_id == team_id, Survey.closed_at.is_not(None))).all())
     records.update(releases.stored_many(session, [releases.survey_subject(s)
-                                                  for s in survey_ids]))
+                                                  for s in closed]))
     out = []
     for subject, figure in records.items():
         if not figure.allowed:
@@ -110,9 +113,16 @@ def team_flags(session: Session, team_id: int) -> list[FlagRef]:
         for shown in findings.shown(figure.findings):
             if shown.state != FLAG:
                 continue
+            if grain is not None and shown.period and periods.grain_of(shown.period) != grain:
+                continue
+            if shown.period:
+                when = periods.period_end(shown.period)
+            else:
+                when = closed.get(int(subject.split(":")[1])) or datetime.min.replace(
+                    tzinfo=UTC)
             out.append(FlagRef(flag_key(subject, shown.kind, shown.subject), subject, shown,
-                               construct_of(shown.kind, shown.subject)))
-    out.sort(key=lambda f: (-periods.period_index(f.period) if f.period else 0, f.key))
+                               construct_of(shown.kind, shown.subject), when))
+    out.sort(key=lambda f: (f.when, f.key), reverse=True)
     return out
 
 

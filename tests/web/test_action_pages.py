@@ -39,9 +39,10 @@ def count(db):
 def test_record_from_the_team_page(client, db, flag):
     manager = Manager(client)
     manager.login("manager@example.org")
-    team = client.get("/teams/payments")
-    assert "Flags to answer" in team.text and "No actions recorded yet." in team.text
     link = f"/teams/payments/actions/new?flag={quote(flag.key, safe=':')}"
+    assert link not in client.get("/teams/payments").text  # by quarter: a month's flag
+    team = client.get("/teams/payments?grain=month")
+    assert "Flags to answer" in team.text and "No actions recorded yet." in team.text
     assert link in team.text
     page = client.get(link)
     assert page.status_code == 200 and "Rotate the incident commander role" in page.text

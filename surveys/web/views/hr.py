@@ -233,7 +233,7 @@ def team(slug: str):
         "hr/team.html", view=view, constructs=items.CONSTRUCTS,
         exposure=exposure_service.team_exposure(db, team_row.id, view.grain),
         team_actions=action_service.team_actions(db, team_row.id, now(), view.grain),
-        answerable=action_service.team_flags(db, team_row.id),
+        answerable=action_service.team_flags(db, team_row.id, view.grain),
         action_statuses=action_service.STATUS_LABELS,
         trend_alt=charts.describe_lines(labels, lines, what=f"{team_row.name}, percent "
                                                             "favourable"))
