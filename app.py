@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from surveys import api
     from surveys.web.views import (
+        actions,
         admin,
         audit,
         auth,
@@ -77,7 +78,7 @@ def register_blueprints(app: Flask) -> None:
     from surveys.web.views import api_keys as api_admin
 
     for blueprint in (participant.bp, checkin.bp, auth.bp, results.bp, review.bp, hr.bp,
-                      pools.bp, audit.bp, admin.bp, delivery.bp, health.bp):
+                      pools.bp, audit.bp, admin.bp, delivery.bp, health.bp, actions.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     api_admin.init_app(app)

@@ -90,6 +90,10 @@ POLICY_NEXT_STEPS: Mapping[str, str] = MappingProxyType({
         "Replace the template's \"root cause\" heading with \"contributing factors\" and ask "
         "the next review to list several."
     ),
+    "separate_tracks": (
+        "Agree with HR a separate process for the rare case of a willful violation, and "
+        "open the next review by saying that consequences are not its subject."
+    ),
     "blameless": (
         "Have a facilitator from outside the incident run the next review and steer talk "
         "from who did it to what made it possible."

@@ -125,6 +125,8 @@ PRACTICES: tuple[Practice, ...] = (
              "Were follow-ups assigned to the people involved rather than framed as system "
              "changes?"),
     Practice("practice_root_cause", "Did the review look for a single root cause?"),
+    Practice("practice_consequences",
+             "Did the review discuss whether someone should face consequences?"),
 )
 
 POLICIES: tuple[Policy, ...] = (
@@ -149,6 +151,11 @@ POLICIES: tuple[Policy, ...] = (
            "lead_shared", DISAGREE_VALUES, "Disagree"),
     Policy("support_offered", "People involved are offered support afterwards.",
            "social_support", DISAGREE_VALUES, "Disagree"),
+    # The two-track review: whether someone broke a rule (rare, most often after security
+    # incidents) is a separate process, often with HR, never part of the learning review.
+    Policy("separate_tracks",
+           "Whether someone broke a rule is reviewed separately from the learning review.",
+           "practice_consequences", frozenset({YES}), "Yes"),
 )
 
 STATEMENT_IDS: tuple[str, ...] = tuple(s.id for s in STATEMENTS)

@@ -63,6 +63,7 @@ class Reason(StrEnum):
     PERIOD_NOT_OVER = "period_not_over"
     FEW_COMMENTERS = "few_commenters"
     PENDING = "pending"
+    SMALL_TEAM = "small_team"
 
 
 _MESSAGES = {
@@ -109,6 +110,10 @@ _MESSAGES = {
         "once, in a fixed order; this decision is still to be made. It is made within a "
         "minute by the worker, and what it decides then will not change."
     ),
+    Reason.SMALL_TEAM: (
+        "This team has fewer than {k} people, so figures about who was involved in its "
+        "incidents could point at someone; they are not shown."
+    ),
 }
 
 
@@ -124,6 +129,7 @@ _SHORT = {
     Reason.PERIOD_NOT_OVER: "period not over yet",
     Reason.FEW_COMMENTERS: "too few people commented",
     Reason.PENDING: "being decided",
+    Reason.SMALL_TEAM: "not enough people",
 }
 
 
@@ -180,6 +186,17 @@ def survey_release(status: str, respondents: int, k: int) -> Decision:
     if respondents < k:
         return Decision(False, Reason.BELOW_MINIMUM, k)
     return Decision(True, Reason.RELEASED, k)
+
+
+def team_size_release(team_size: int, k: int) -> Decision:
+    """Whether figures about a team's people that are not answers (how incident involvement
+    is shared, from incident records) may be shown: only for a team of at least ``k``
+    people, so that a share never describes one or two named colleagues."""
+    if isinstance(team_size, bool) or not isinstance(team_size, int) or team_size < 0:
+        raise ValueError(f"team_size must be a non-negative whole number, got {team_size!r}")
+    if team_size >= k:
+        return Decision(True, Reason.RELEASED, k)
+    return Decision(False, Reason.SMALL_TEAM, k)
 
 
 def pooled_min_group(org_min_group: int, survey_min_groups: Iterable[int]) -> int:

@@ -12,12 +12,13 @@ Models never commit; services own the transaction.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -202,6 +203,21 @@ class Incident(Base):
     survey: Mapped[Survey | None] = relationship(back_populates="incident", uselist=False)
 
 
+class IncidentParticipant(Base):
+    """Someone listed on an incident, with the role they had in it when one was given
+    (``analysis.exposure.INCIDENT_ROLES``). Incident metadata for the team's exposure
+    figures: no key to an invitation, a ballot, a response or a comment, and nothing on
+    an answer table refers to it."""
+
+    __tablename__ = "incident_participant"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"),
+                                           primary_key=True, index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+
+
 class Survey(Base):
     __tablename__ = "survey"
 
@@ -296,6 +312,7 @@ class AnswerColumns:
     practice_named: Mapped[int | None] = mapped_column(SmallInteger)
     practice_followups: Mapped[int | None] = mapped_column(SmallInteger)
     practice_root_cause: Mapped[int | None] = mapped_column(SmallInteger)
+    practice_consequences: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class StagedAnswer(AnswerColumns, Base):
@@ -380,12 +397,15 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder
+    kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder | action_due
     # How it goes out: "email", or "slack" (a direct message; a person not found in Slack
     # gets it by email instead). Chosen when queued, from the delivery setting.
     channel: Mapped[str] = mapped_column(String(8), default="email", server_default="email")
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), index=True)
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id"), index=True)
+    # An action's due reminder to its recorder (kind "action_due"): no invitation, no link.
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team_action.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -484,7 +504,7 @@ class PeriodDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-API_SCOPES = ("incidents:write", "results:read")
+API_SCOPES = ("incidents:write", "results:read", "actions:read", "actions:write")
 
 
 class ApiKey(Base):
@@ -545,3 +565,38 @@ class ReleaseRecord(Base):
     allowed: Mapped[bool] = mapped_column(Boolean, index=True)
     reason: Mapped[str] = mapped_column(String(32))
     k: Mapped[int] = mapped_column(SmallInteger)
+
+
+ACTION_STATUSES = ("open", "in_progress", "done", "dropped")
+
+
+class Action(Base):
+    """What a team will change in answer to a flag (surveys/services/actions.py).
+
+    The flag is named by the release record it was decided with (``flag_record``, e.g.
+    ``"team:3:2026-Q3"``), its kind and its subject; the owner is a role or a team
+    (``"role:<name>"`` or ``"team:<slug>"``), never a person. ``construct`` is what it aims
+    to change. Nothing here refers to an answer, a ballot or a participant.
+    """
+
+    __tablename__ = "team_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    flag_record: Mapped[str] = mapped_column(String(200))
+    flag_kind: Mapped[str] = mapped_column(String(32))
+    flag_subject: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(8), default="")  # the flag's period, if any
+    construct: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(120))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    done_on: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    recorder_label: Mapped[str] = mapped_column(String(254), default="")
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    team: Mapped[Team] = relationship()

@@ -314,6 +314,8 @@ def openapi():
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, exempt it (only it) from CSRF, and JSON errors for /api/."""
+    from surveys.api import actions  # noqa: F401  (its routes are on this blueprint)
+
     app.extensions["aftercare.api_secret_box"] = apikeys.SecretBox(app.config["SECRET_KEY"])
     app.register_blueprint(bp)
     csrf.exempt(bp)

@@ -48,7 +48,11 @@ SIGNATURE_PARAMETERS = [
 SURVEY_ID = {"name": "id", "in": "path", "required": True,
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
-GRAIN = schemas.PeriodsQuery.model_json_schema()["properties"]["grain"]
+def query_parameters(model: type[schemas.Query]) -> list[dict[str, Any]]:
+    """The query parameters of an operation, from the model that parses them."""
+    schema = model.model_json_schema()
+    return [{"name": name, "in": "query", "required": name in schema.get("required", ()),
+             "schema": prop} for name, prop in schema["properties"].items()]
 
 
 def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
@@ -126,14 +130,43 @@ def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
                 "parameters": [
                     {"name": "slug", "in": "path", "required": True,
                      "schema": {"type": "string", "maxLength": schemas.MAX_SLUG}},
-                    {"name": "grain", "in": "query", "required": False,
-                     "schema": GRAIN},
+                    *query_parameters(schemas.PeriodsQuery),
                     *SIGNATURE_PARAMETERS,
                 ],
                 "responses": {"200": _json("Periods, oldest first", _ref("Periods")),
                               **AUTH_ERRORS, "404": _error("No such team"),
                               "422": _error("Unknown grain")},
             }},
+            "/api/v1/actions": {
+                "get": {
+                    "operationId": "listActions",
+                    "summary": "Actions recorded from flags (scope actions:read)",
+                    "security": secured,
+                    "parameters": [*query_parameters(schemas.ActionsQuery),
+                                   *SIGNATURE_PARAMETERS],
+                    "responses": {"200": _json("Actions, oldest first", _ref("ActionList")),
+                                  **AUTH_ERRORS, "404": _error("No such team"),
+                                  "422": _error("Unknown status")},
+                },
+                "post": {
+                    "operationId": "createAction",
+                    "summary": "Record an action for a team's flag (scope actions:write)",
+                    "security": secured,
+                    "parameters": SIGNATURE_PARAMETERS,
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": _ref("NewAction")}}},
+                    "responses": {
+                        "201": _json("Recorded", _ref("ActionCreated")),
+                        "400": _error("The body is not valid JSON"),
+                        **AUTH_ERRORS,
+                        "413": _error("The body is larger than 1 MiB"),
+                        "415": _error("The body is not JSON"),
+                        "422": _error("Invalid fields (no text, a past due date, a flag of "
+                                      "another team, an owner that is not a role or a "
+                                      "team); each problem is named in fields"),
+                    },
+                },
+            },
             "/api/v1/review-lint": {"post": {
                 "operationId": "lintReview",
                 "summary": "Find blame-loaded wording in a review draft (nothing is stored)",

@@ -13,7 +13,7 @@ has the incident closed) is the service's, which reports it in the same error fo
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -29,10 +29,12 @@ from pydantic import (
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
+from analysis.exposure import INCIDENT_ROLES
+from analysis.items import CONSTRUCT_BY_ID
 from surveys.config import parse_duration
 from surveys.errors import InvalidInput
-from surveys.models import INCIDENT_KINDS, SEVERITIES, SurveyStatus
-from surveys.services import lifecycle, review
+from surveys.models import ACTION_STATUSES, INCIDENT_KINDS, SEVERITIES, SurveyStatus
+from surveys.services import actions, lifecycle, review
 from surveys.services.lifecycle import MAX_PARTICIPANTS, MAX_TITLE, NOT_INVITED_REASONS
 
 REF = "#/components/schemas/{model}"
@@ -126,7 +128,7 @@ class Response(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     def body(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -148,12 +150,24 @@ class NewIncident(Request):
     open_delay: Duration | None = Field(None, description="Overrides AFTERCARE_OPEN_DELAY")
     duration: Duration | None = Field(None, description="Overrides AFTERCARE_SURVEY_DURATION "
                                                         "(at least 1h, at most 90d)")
+    # Which addresses are participants and which roles exist is the service's rule
+    # (`lifecycle.role_problems`), so every bad role is named at once: the schema takes any
+    # value here and documents the roles.
+    roles: Annotated[dict[str, Any], WithJsonSchema({
+        "type": "object", "maxProperties": MAX_PARTICIPANTS,
+        "additionalProperties": {"type": "string", "enum": list(INCIDENT_ROLES)}})] | None = \
+        Field(None, max_length=MAX_PARTICIPANTS,
+              description="Optional role of listed participants, by email; an address that is "
+                          "not a participant, or an unknown role, is a 422 naming it "
+                          "(roles.<email>). Incident metadata for exposure figures, never "
+                          "linked to answers.")
 
     def command(self) -> lifecycle.NewIncident:
         return lifecycle.NewIncident(
             team=self.team, title=self.title, kind=self.kind, severity=self.severity,
             closed_at=self.closed_at, participants=list(self.participants),
-            external_id=self.external_id, open_delay=self.open_delay, duration=self.duration)
+            external_id=self.external_id, open_delay=self.open_delay, duration=self.duration,
+            roles=self.roles)
 
 
 class ReviewDraft(Request):
@@ -171,8 +185,57 @@ class ReviewDraft(Request):
                     "they are left out.")
 
 
-class PeriodsQuery(Request):
+class Query(Request):
+    """Query arguments: like a body, but an argument nobody reads is ignored (a cache buster
+    or a tracking parameter added by a proxy is not the client's mistake)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class PeriodsQuery(Query):
     grain: Literal["month", "quarter"] = "month"
+
+
+Day = Annotated[date, BeforeValidator(lambda v: _iso_date(v)),
+                WithJsonSchema({"type": "string", "format": "date"})]
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise _problem("must be a date such as 2026-12-18")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _problem("must be a date such as 2026-12-18") from None
+
+
+class NewAction(Request):
+    team: str = Field(description="Team slug", json_schema_extra={"maxLength": MAX_SLUG})
+    flag: str = Field(description="A key from GET /api/v1/actions?team=<slug> (flags): a "
+                                  "flag of this team")
+    # Length and wording are the service's rule (`actions.record_action`), shared with the form.
+    text: Annotated[str, WithJsonSchema({"type": "string", "minLength": 1,
+                                         "maxLength": actions.MAX_TEXT})] = Field(
+        description="What will change, in system-focused words")
+    owner: str = Field(description="role:<name> (" + ", ".join(actions.OWNER_ROLES)
+                                   + ") or team:<slug>; never a person")
+    due_on: Day = Field(description="Today or later")
+    # "construct" is a name pydantic's BaseModel already uses: the field is aliased
+    construct_id: Literal[tuple(CONSTRUCT_BY_ID)] | None = Field(  # type: ignore[valid-type]
+        None, alias="construct", description="Default: the flag's")
+    status: Literal[ACTION_STATUSES] = "open"  # type: ignore[valid-type]
+
+    def command(self) -> actions.NewAction:
+        return actions.NewAction(team=self.team, flag=self.flag, text=self.text,
+                                 owner=self.owner, due_on=self.due_on,
+                                 construct=self.construct_id, status=self.status)
+
+
+class ActionsQuery(Query):
+    team: str | None = Field(None, max_length=MAX_SLUG)
+    status: Literal[ACTION_STATUSES] | None = None  # type: ignore[valid-type]
 
 
 # --- responses --------------------------------------------------------------------------
@@ -350,9 +413,64 @@ class ReviewReport(Response):
     categories: dict[str, str]
 
 
-REQUESTS: tuple[type[BaseModel], ...] = (NewIncident, ReviewDraft)
+class ActionFlag(Response):
+    kind: str
+    subject: str
+    period: str | None
+
+
+class ActionChange(Response):
+    """The construct's percent favourable in the team's released period before the action was
+    recorded and in the period in which it was recorded, once that has ended; null where not
+    released (the words say why)."""
+
+    before_period: str | None
+    after_period: str | None
+    before: float | None
+    after: float | None
+    points: float | None
+    words: str
+
+
+class Action(Response):
+    id: int
+    text: str
+    construct_id: Literal[tuple(CONSTRUCT_BY_ID)] = Field(  # type: ignore[valid-type]
+        alias="construct")
+    owner: str = Field(description="The role's or team's name")
+    due_on: date
+    status: Literal[ACTION_STATUSES]  # type: ignore[valid-type]
+    done_on: date | None
+    flag: ActionFlag
+    change: ActionChange
+
+
+class FlagToAnswer(Response):
+    key: str
+    kind: str
+    subject: str
+    about: str
+    period: str | None
+    construct_id: str = Field(alias="construct")
+    what_was_seen: str
+
+
+class ActionList(Response):
+    actions: list[Action] = Field(description="Oldest first")
+    flags: list[FlagToAnswer] | None = Field(description="With ?team=: the team's flags to "
+                                                         "answer; null without")
+
+
+class ActionCreated(Response):
+    action: Action
+    language: list[LintFinding] = Field(
+        description="The review language check on the text: wording that points at people, "
+                    "with rewrites (advice; the action is recorded as written)")
+
+
+REQUESTS: tuple[type[BaseModel], ...] = (NewIncident, ReviewDraft, NewAction)
 RESPONSES: tuple[type[BaseModel], ...] = (Error, Survey, IncidentResult, Periods, ReviewReport,
-                                          Withheld, Released)
+                                          Withheld, Released, ActionList, ActionCreated)
 
 
 def component_schemas() -> dict[str, Any]:
@@ -383,6 +501,8 @@ def _words(error: dict[str, Any]) -> str:
         return "must be a string"
     if kind == "list_type":
         return "must be a list"
+    if kind == "dict_type":
+        return "must be an object"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}".replace("'", "")
     if kind in ("too_long", "string_too_long"):

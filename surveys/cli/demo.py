@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from analysis import items
 from surveys import db as dbmod
-from surveys.cli import demo_extras
+from surveys.cli import demo_actions, demo_extras
 from surveys.cli.sending import flush_outbox
 from surveys.models import Invitation, Survey
 from surveys.runtime import settings, token_box
@@ -171,6 +171,7 @@ def demo_command(reset: bool, no_mail: bool) -> None:
     survey = lifecycle.create_incident(session, data, config, token_box(), real_now)
     _answer_survey(session, survey, 2, culture[team], rng)
     demo_extras.add_learning_outcomes(session, accounts["hr"], rng)
+    demo_actions.add_story(session, config, token_box(), real_now, rng)
     decisions.run(session, real_now, config.min_group, config.pool_period)
     click.echo(f"Demo organisation loaded: {len(TEAMS)} teams, {len(INCIDENTS) + 1} incidents.")
     click.echo(f"Sign in as maria@example.org (manager), hana@example.org (HR) or "

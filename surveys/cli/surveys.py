@@ -52,6 +52,8 @@ def surveys_tick() -> None:
                f"closed {len(report.closed)}; periods decided: "
                f"{', '.join(report.decided.periods) or 'none'} "
                f"({report.decided.decisions} figures, {report.decided.released} released)"
+               + (f"; action reminders queued {report.actions_due}" if report.actions_due
+                  else "")
                + (f"; raw responses deleted {deleted}" if deleted else ""))
 
 

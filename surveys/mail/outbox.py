@@ -29,7 +29,17 @@ from sqlalchemy.orm import Session
 from surveys.db import begin_write
 from surveys.mail.backends import MailBackend, Outcome, Status, backoff_delay
 from surveys.mail.message import Mail, make_message_id, unsubscribe_headers
-from surveys.models import Incident, Invitation, OutboxMessage, OutboxStatus, Person, Survey, Team
+from surveys.models import (
+    Action,
+    Incident,
+    Invitation,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Survey,
+    Team,
+    User,
+)
 from surveys.tokens import TokenBox
 
 log = logging.getLogger(__name__)
@@ -176,7 +186,8 @@ def flush(
     rows = session.execute(
         select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.attempts,
                Invitation.token_cipher, Person.id, Person.email, Person.opted_out,
-               Survey.id, OutboxMessage.channel, OutboxMessage.invitation_id)
+               Survey.id, OutboxMessage.channel, OutboxMessage.invitation_id,
+               OutboxMessage.action_id)
         .select_from(OutboxMessage)
         .outerjoin(Invitation, Invitation.id == OutboxMessage.invitation_id)
         .outerjoin(Person, Person.id == Invitation.person_id)
@@ -191,6 +202,7 @@ def flush(
             surveys[survey.id] = survey
         incident_ids = {s.incident_id for s in surveys.values()}
         list(session.scalars(select(Incident).where(Incident.id.in_(incident_ids))))
+    reminders = _action_reminders(session, [row[10] for row in rows if row[10] is not None])
     twins = _email_twins(session, [row for row in rows if row[8] == "slack"])
     session.rollback()  # end the read: nothing is held while mail goes out
     cancelled: dict[str, list[int]] = {}
@@ -218,7 +230,16 @@ def flush(
                     headers=unsubscribe_headers(optout) if channel == "email" else {})
 
     for (message_id, kind, attempts, cipher, person_id, email, opted_out, survey_id, channel,
-         invitation_id) in rows:
+         invitation_id, action_id) in rows:
+        if action_id is not None:
+            due = reminders.get(action_id)
+            if due is None:
+                cancelled.setdefault("action closed or its recorder gone before sending",
+                                     []).append(message_id)
+                continue
+            emails.append(_Item(message_id, attempts, _action_mail(
+                due, base_url, make_message_id(message_id, message_id_seed))))
+            continue
         if cipher is None or survey_id is None:
             cancelled.setdefault("survey closed before sending", []).append(message_id)
             continue
@@ -258,6 +279,48 @@ def flush(
         _send(session, backend, sorted(emails, key=lambda item: item.message_id), claim,
               clock, lease, report, [])
     return report
+
+
+@dataclass(frozen=True)
+class _DueAction:
+    to: str
+    team: str
+    slug: str
+    text: str
+    owner: str
+    due_on: str
+
+
+def _action_reminders(session: Session, action_ids: list[int]) -> dict[int, _DueAction]:
+    """The actions still open whose recorder has an active account, by id."""
+    if not action_ids:
+        return {}
+    rows = session.execute(
+        select(Action.id, User.email, Team.name, Team.slug, Action.text, Action.owner,
+               Action.due_on)
+        .join(User, User.id == Action.recorded_by).join(Team, Team.id == Action.team_id)
+        .where(Action.id.in_(action_ids), Action.status.in_(("open", "in_progress")),
+               User.active.is_(True)))
+    return {aid: _DueAction(to, team, slug, text, owner.partition(":")[2], due.isoformat())
+            for aid, to, team, slug, text, owner, due in rows}
+
+
+def _action_mail(due: _DueAction, base_url: str, message_id: str) -> Mail:
+    """The reminder to an action's recorder: plain words, a link to the team page, no
+    survey link (nothing here is about a participant)."""
+    link = f"{base_url.rstrip('/')}/teams/{due.slug}#actions"
+    short = due.text if len(due.text) <= 60 else due.text[:57] + "..."
+    short = " ".join(short.split())  # one line: it goes into the Subject header
+    text = (f"An action you recorded for {due.team} is due on {due.due_on}:\n\n"
+            f"{due.text}\n\nOwner: {due.owner}\n\n"
+            f"Mark it done, or change its status, on the team page:\n{link}\n")
+    esc = html_lib.escape
+    body = (f"<html><body><p>An action you recorded for {esc(due.team)} is due on "
+            f"{esc(due.due_on)}:</p><blockquote>{esc(due.text)}</blockquote>"
+            f"<p>Owner: {esc(due.owner)}</p><p><a href=\"{esc(link)}\">Mark it done, or "
+            "change its status, on the team page</a>.</p></body></html>")
+    return Mail(to=due.to, subject=f"Action due: {short}", text=text, html=body,
+                message_id=message_id)
 
 
 def _email_twins(session: Session, slack_rows) -> set[tuple[int, str]]:

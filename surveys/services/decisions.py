@@ -20,6 +20,8 @@ same thing.
    d. cuts of the quarter: incident kinds, then involvement groups (complementary
       suppression first);
    e. comments, per team, pooled by the pool grain;
+   f. each team's incident exposure (incident metadata, not answers: shown only for teams
+      of at least k people, ``analysis.release.team_size_release``), with its flag;
 
    then the findings of each released team figure and of the organisation's quarter, and
    a notice for each team period in which someone asked for a confidential check-in (only
@@ -44,13 +46,14 @@ from datetime import datetime
 from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
-from analysis import items, periods, release
+from analysis import exposure, items, periods, release
 from analysis.masking import Masker, shuffled
 from surveys.db import begin_write
 from surveys.models import (
     CheckinRequest,
     Comment,
     Incident,
+    IncidentParticipant,
     Invitation,
     PeriodDecision,
     Person,
@@ -216,7 +219,7 @@ def decide_period(decider: Decider, period: str, min_group: int, pool_grain: str
     surveys = closed_surveys(session, start=periods.period_start(period),
                              end=periods.period_end(period))
     if not surveys:
-        return {}
+        return decide_exposure(decider, period, min_group)
     own = releases.stored_many(session, [releases.survey_subject(s.id) for s in surveys])
     decider.ledgers.sizes(s.id for s in surveys)  # one read for every cell of the period
     by_team: dict[int, list[ClosedSurvey]] = defaultdict(list)
@@ -280,7 +283,68 @@ def decide_period(decider: Decider, period: str, min_group: int, pool_grain: str
             subject = releases.comments_subject(team_id, period)
             decided[subject] = decide_comments(decider, subject, team_id, period, members,
                                                pooled_k(members))
+    # f. exposure
+    decided.update(decide_exposure(decider, period, min_group))
     return decided
+
+
+# --------------------------------------------------------------------------- exposure
+
+
+def decide_exposure(decider: Decider, period: str, k: int) -> dict[str, Release]:
+    """Each team's incident exposure for an ended period: for every team whose people were
+    listed on an incident that closed in the period, from incident metadata only (never
+    from answers); recorded allowed only for a team of at least ``k`` people, with the
+    concentration flag when the most involved fifth carried most involvements this period
+    and the one before."""
+    session = decider.session
+    start, end = periods.period_start(period), periods.period_end(period)
+    per_team: dict[int, dict[int, list]] = defaultdict(dict)
+    for team_id, person_id, role in session.execute(
+            select(Person.team_id, IncidentParticipant.person_id, IncidentParticipant.role)
+            .join(Person, Person.id == IncidentParticipant.person_id)
+            .join(Incident, Incident.id == IncidentParticipant.incident_id)
+            .where(Incident.closed_at >= start, Incident.closed_at < end,
+                   Person.team_id.is_not(None))):
+        entry = per_team[team_id].setdefault(person_id, [0, False])
+        entry[0] += 1
+        entry[1] = entry[1] or role == exposure.COMMANDER
+    if not per_team:
+        return {}
+    sizes = dict(session.execute(select(Person.team_id, func.count())
+                                 .where(Person.team_id.in_(list(per_team)))
+                                 .group_by(Person.team_id)).all())
+    names = dict(session.execute(select(Team.id, Team.name)).all())
+    subjects = {t: releases.exposure_subject(t, period) for t in per_team}
+    out = releases.stored_many(session, subjects.values())
+    grain = periods.grain_of(period)
+    for team_id, people in sorted(per_team.items()):
+        subject = subjects[team_id]
+        if subject in out:
+            continue
+        size = int(sizes.get(team_id, 0))
+        decision = release.team_size_release(size, k)
+        if not decision.allowed:
+            out[subject] = decider.store_exposure(subject, decision, size, None)
+            continue
+        figure = exposure.measure(size, [n for n, _ in people.values()],
+                                  sum(1 for _, c in people.values() if c))
+        history = [(p, exposure.Exposure.from_dict(dict(r.extra)))
+                   for s, r in releases.stored_with_prefix(
+                       session, f"exposure:{team_id}:").items()
+                   if r.allowed and periods.valid_period(p := s.rsplit(":", 1)[1])
+                   and periods.grain_of(p) == grain
+                   and periods.period_index(p) < periods.period_index(period)]
+        history.sort(key=lambda pe: periods.period_index(pe[0]))
+        history.append((period, figure))
+        name = names.get(team_id, "Team")
+        flag = exposure.concentration_flag(name, history)
+        found = [] if flag is None else [
+            {**flag.to_dict(), "about": f"{name}, {periods.period_label(period)}",
+             "period": period}]
+        out[subject] = decider.store_exposure(subject, decision, size, figure.to_dict(),
+                                              found)
+    return out
 
 
 def _attach_families(decider: Decider, period: str, by_team: Mapping[int, list[ClosedSurvey]],
@@ -317,7 +381,8 @@ def _attach_families(decider: Decider, period: str, by_team: Mapping[int, list[C
                                                                        period),
                                      involvement, k_all)
         decider.attach(org.subject, findings=family.findings,
-                       extra=family.extra(comparisons=findings.compare_kinds(kinds)))
+                       extra=family.extra(comparisons=findings.compare_kinds(kinds),
+                                          two_track=findings.compare_two_track(kinds)))
 
 
 def _history(decider: Decider, prefix: str, grain: str, upto: str

@@ -226,3 +226,49 @@ def compare_kinds(kinds: Mapping[str, Release]) -> list[dict[str, object]]:
         out.append({"kind": key, "label": label, "cliffs_delta": float(delta),
                     "adjusted_pvalue": float(p_adj), "words": words})
     return out
+
+
+TWO_TRACK_POLICY = "separate_tracks"
+TWO_TRACK_KIND = "security"
+
+
+def compare_two_track(kinds: Mapping[str, Release]) -> dict[str, object] | None:
+    """Does the learning review discuss consequences more after security incidents than
+    after availability incidents?
+
+    The share of "Yes" among yes/no answers to the two-track practice check of each kind's
+    released figure, security against availability, by Fisher's exact test
+    (``stats.compare_shares``). A difference is called clear at ``flags.FDR_Q``. None when
+    either kind, or the check in either, was not released.
+    """
+    policy = items.POLICY_BY_ID[TWO_TRACK_POLICY]
+    check = policy.check
+
+    def yes_no(r: Release | None) -> tuple[int, int] | None:
+        if r is None or not r.allowed or check not in r.measures:
+            return None
+        values = r.counts.get(check, {})
+        yes = sum(c for v, c in values.items() if v in policy.contrary)
+        answered = yes + values.get(items.NO, 0)
+        return (yes, answered) if answered >= 2 else None
+
+    other, base = yes_no(kinds.get(TWO_TRACK_KIND)), yes_no(kinds.get(BASE_KIND))
+    if other is None or base is None:
+        return None
+    test = stats.compare_shares(other[0], other[1], base[0], base[1])
+    other_pct, base_pct = 100 * test.share_x, 100 * test.share_y
+    if test.pvalue <= flags.FDR_Q:
+        direction = "more" if test.difference > 0 else "less"
+        words = (f"Reviews of security incidents discussed consequences for someone "
+                 f"clearly {direction} often than reviews of availability incidents "
+                 f"({other_pct:.0f}% against {base_pct:.0f}% of answers).")
+    else:
+        words = (f"No clear difference between security and availability incidents in how "
+                 f"often the review discussed consequences for someone ({other_pct:.0f}% "
+                 f"against {base_pct:.0f}% of answers).")
+    return {"policy": policy.id, "kind": TWO_TRACK_KIND, "base": BASE_KIND,
+            "kind_pct": float(other_pct), "base_pct": float(base_pct),
+            "kind_answers": other[1], "base_answers": base[1],
+            "difference_points": float(100 * test.difference),
+            "pvalue": float(test.pvalue), "clear": bool(test.pvalue <= flags.FDR_Q),
+            "words": words}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from analysis import items
+from analysis import exposure, items
 from analysis.release import validate_min_group
 from analysis.sealing import ItemKey, seal
 from surveys.config import Settings
@@ -29,6 +29,7 @@ from surveys.models import (
     Ballot,
     Comment,
     Incident,
+    IncidentParticipant,
     Invitation,
     OutboxMessage,
     OutboxStatus,
@@ -41,7 +42,7 @@ from surveys.models import (
     SurveyStatus,
     Team,
 )
-from surveys.services import decisions, delivery, releases
+from surveys.services import actions, decisions, delivery, releases
 from surveys.services.policies import policies_in_force
 from surveys.tokens import TokenBox, hash_token, new_token
 
@@ -66,6 +67,8 @@ class NewIncident:
     external_id: str | None = None
     open_delay: timedelta | None = None
     duration: timedelta | None = None
+    # Optional role per participant's email (analysis.exposure.INCIDENT_ROLES).
+    roles: Mapping[str, str] | None = None
 
 
 # Why a listed participant was not invited (ParticipantOutcome.reason).
@@ -96,6 +99,7 @@ class TickReport:
     reminded: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
     decided: decisions.RunReport = field(default_factory=decisions.RunReport)
+    actions_due: int = 0  # reminders queued for actions that came due
 
 
 def normalise_email(raw: str) -> str:
@@ -143,6 +147,23 @@ def validate_emails(raw: Sequence[object]) -> tuple[list[str], dict[str, str]]:
     return emails, problems
 
 
+def role_problems(roles: Mapping[str, str] | None, participants: Sequence[str]
+                  ) -> dict[str, str]:
+    """A problem per role given for an address that is not a participant, or naming an
+    unknown role (keyed ``roles.<email>``); the one rule for the form and the API."""
+    problems: dict[str, str] = {}
+    listed = set(participants)
+    for raw, role in (roles or {}).items():
+        email = normalise_email(raw)
+        key = f"roles.{raw[:80]}"
+        if email not in listed:
+            problems[key] = f"{raw[:80]} is not a participant of this incident"
+        elif role not in exposure.INCIDENT_ROLES:
+            problems[key] = (f"{str(role)[:40]!r} is not a role; use one of "
+                             f"{', '.join(exposure.INCIDENT_ROLES)}")
+    return problems
+
+
 def validate_incident(session: Session, data: NewIncident, now: datetime) -> Team:
     problems: dict[str, str] = {}
     team = session.scalar(select(Team).where(Team.slug == data.team)) if data.team else None
@@ -165,8 +186,9 @@ def validate_incident(session: Session, data: NewIncident, now: datetime) -> Tea
     elif len(data.participants) > MAX_PARTICIPANTS:
         problems["participants"] = f"at most {MAX_PARTICIPANTS} participants per incident"
     else:
-        _emails, email_problems = validate_emails(data.participants)
+        emails, email_problems = validate_emails(data.participants)
         problems.update(email_problems)
+        problems.update(role_problems(data.roles, emails))
     for name, value in (("open_delay", data.open_delay), ("duration", data.duration)):
         if value is not None and (value < timedelta(0) or value > timedelta(days=90)):
             problems[name] = "must be between 0 and 90 days"
@@ -262,6 +284,7 @@ def _intake_once(
         survey = session.scalar(
             select(Survey).where(Survey.incident_id == incident.id).with_for_update())
         outcomes = _add_participants(session, survey, emails, team, settings)
+        _record_roles(session, incident.id, emails, data.roles)
         session.commit()
         return IntakeResult(False, incident, survey, outcomes)
 
@@ -289,6 +312,7 @@ def _intake_once(
     session.add_all([incident, survey])
     session.flush()
     outcomes = _add_participants(session, survey, emails, team, settings)
+    _record_roles(session, incident.id, emails, data.roles)
     if survey.opens_at <= now:
         _open(session, survey, box, now)
     session.commit()
@@ -346,6 +370,47 @@ def _add_participants(
             outcomes.append(ParticipantOutcome(person.email, "invited"))
     session.flush()
     return tuple(outcomes)
+
+
+def _record_roles(session: Session, incident_id: int, emails: Sequence[str],
+                  roles: Mapping[str, str] | None) -> None:
+    """Every listed participant is recorded on the incident (invited or not: being involved
+    is what counts), with their role when one was given; a later request may add or change
+    roles, never remove a participant."""
+    wanted = {normalise_email(e): r for e, r in (roles or {}).items()}
+    people = dict(session.execute(select(Person.email, Person.id)
+                                  .where(Person.email.in_(list(emails)))).all())
+    existing = {p.person_id: p for p in session.scalars(
+        select(IncidentParticipant).where(IncidentParticipant.incident_id == incident_id))}
+    for email in emails:
+        person_id = people[email]
+        row = existing.get(person_id)
+        if row is None:
+            session.add(IncidentParticipant(incident_id=incident_id, person_id=person_id,
+                                            role=wanted.get(email)))
+        elif email in wanted:
+            row.role = wanted[email]
+    session.flush()
+
+
+def record_roles(session: Session, incident_id: int, roles: Mapping[str, str]) -> None:
+    """Record or change the roles of an incident's listed participants after intake (when
+    roles are known only after the review); bad roles are named each, as at intake."""
+    begin_write(session)
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        session.rollback()
+        raise NotFound("No such incident.")
+    emails = list(session.scalars(
+        select(Person.email).join(IncidentParticipant,
+                                  IncidentParticipant.person_id == Person.id)
+        .where(IncidentParticipant.incident_id == incident_id)))
+    problems = role_problems(roles, emails)
+    if problems:
+        session.rollback()
+        raise InvalidInput("The roles could not be recorded.", problems)
+    _record_roles(session, incident_id, [normalise_email(e) for e in roles], roles)
+    session.commit()
 
 
 def _open(session: Session, survey: Survey, box: TokenBox, now: datetime) -> None:
@@ -522,8 +587,9 @@ def _lock_survey(session: Session, survey_id: int) -> Survey:
 
 
 def tick(session: Session, box: TokenBox, now: datetime, settings: Settings) -> TickReport:
-    """Open what is due, queue reminders at half-time, close what has expired, and decide
-    the figures of every calendar period that has ended (``decisions.run``)."""
+    """Open what is due, queue reminders at half-time, close what has expired, decide
+    the figures of every calendar period that has ended (``decisions.run``), and queue the
+    reminders of actions that came due (``actions.queue_reminders``)."""
     report = TickReport()
     due = session.scalars(
         select(Survey.id).where(Survey.status == SurveyStatus.SCHEDULED, Survey.opens_at <= now)
@@ -555,6 +621,7 @@ def tick(session: Session, box: TokenBox, now: datetime, settings: Settings) -> 
         if close_survey(session, survey_id, now).closed_at >= now:
             report.closed.append(survey_id)  # else another worker had closed it
     report.decided = decisions.run(session, now, settings.min_group, settings.pool_period)
+    report.actions_due = actions.queue_reminders(session, now)
     return report
 
 

@@ -94,6 +94,7 @@ class Overview:
     flags: tuple[findings.ShownFlag, ...]
     k: int
     org: PeriodView | None = None  # the quarter's organisation figure (policy gaps)
+    two_track: dict | None = None  # security against availability, two-track check
 
     @property
     def label(self) -> str:
@@ -157,6 +158,7 @@ def overview(session: Session, k: int, period: str | None = None) -> Overview:
     org_flags: tuple[findings.ShownFlag, ...] = ()
     gaps: tuple[PolicyGap, ...] = ()
     comparisons: tuple[dict, ...] = ()
+    two_track: dict | None = None
     if org_figure is not None and org_figure.allowed:
         org_flags = findings.shown(org_figure.findings)
         by_policy = {f.subject: f for f in org_flags if f.kind == "policy_gap"}
@@ -165,6 +167,7 @@ def overview(session: Session, k: int, period: str | None = None) -> Overview:
                                by_policy.get(row.policy_id))
                      for row in practice_rows(practices))
         comparisons = tuple(org_figure.extra.get("comparisons", ()))
+        two_track = org_figure.extra.get("two_track")
     return Overview(
         period=chosen, periods=tuple(quarters), heatmap=tuple(heat), org_trend=org_trend,
         org_series=series_of(org_trend), kinds=cut_rows("kind", {k: k.title()
@@ -174,6 +177,7 @@ def overview(session: Session, k: int, period: str | None = None) -> Overview:
         policy_gaps=gaps, learning=learning_outcomes(session, None, [chosen]),
         flags=tuple(sorted((*org_flags, *flag_list), key=lambda f: f.state != "flag")), k=k,
         org=view_of(chosen, org_figure) if org_figure is not None else None,
+        two_track=two_track,
     )
 
 

@@ -89,6 +89,10 @@ def _from_record(record: ReleaseRecord) -> Release:
     numbers = json.loads(record.numbers)
     if record.kind == "notice":
         return Release(record.subject, decision, findings=tuple(numbers.get("findings", ())))
+    if record.kind == "exposure":
+        return Release(record.subject, decision, numbers.get("team_size"),
+                       findings=tuple(numbers.get("findings", ())),
+                       extra=numbers.get("exposure", {}))
     if record.kind == "comments":
         return Release(record.subject, decision, numbers.get("authors_at_least"),
                        comments=tuple(numbers.get("comments", ())))
@@ -153,6 +157,10 @@ def comments_subject(team_id: int, period: str) -> str:
 
 def checkins_subject(team_id: int, period: str) -> str:
     return f"checkins:{team_id}:{period}"
+
+
+def exposure_subject(team_id: int, period: str) -> str:
+    return f"exposure:{team_id}:{period}"
 
 
 # --------------------------------------------------------------------------- deciding
@@ -291,6 +299,25 @@ class Decider:
                        comments=tuple(comments) if decision.allowed else ())
 
 
+    def store_exposure(self, subject: str, decision: release.Decision, team_size: int,
+                       figures: Mapping[str, object] | None,
+                       findings: Sequence[Mapping[str, object]] = ()) -> Release:
+        """Record a team's exposure figures for a period (incident metadata, not answers),
+        allowed or not by the team-size rule, with the flag decided with them."""
+        record = ReleaseRecord(subject=subject, kind="exposure", cells="[]",
+                               allowed=decision.allowed, reason=decision.reason.value,
+                               k=decision.k)
+        if decision.allowed:
+            record.numbers = json.dumps({"team_size": team_size, "exposure": dict(figures or {}),
+                                         "findings": [dict(f) for f in findings]},
+                                        sort_keys=True)
+        self.session.add(record)
+        self.session.flush()
+        if not decision.allowed:
+            return Release(subject, decision)
+        return Release(subject, decision, team_size, findings=tuple(findings),
+                       extra=dict(figures or {}))
+
     def store_notice(self, subject: str, k: int, findings: Sequence[Mapping[str, object]]
                      ) -> Release:
         """Record a notice that is not a sum of answers (that someone asked for a
@@ -325,5 +352,6 @@ def deciding(session: Session, memo: dict[object, dict] | None = None) -> Iterat
 
 __all__ = ["Counts", "Decider", "Release", "Request", "cell_id", "checkins_subject",
            "comments_subject",
-           "counts_of", "cut_subject", "deciding", "org_subject", "pending", "pool_subject",
+           "counts_of", "cut_subject", "deciding",
+           "exposure_subject", "org_subject", "pending", "pool_subject",
            "stored", "stored_many", "stored_with_prefix", "survey_subject", "team_subject"]

@@ -8,12 +8,13 @@ a revision (or a revision that does not match its model) fails here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     Integer,
     LargeBinary,
@@ -58,6 +59,8 @@ def sample_value(column, row: int):
         return row
     if isinstance(kind, DateTime):
         return datetime(2026, 1, row)
+    if isinstance(kind, Date):
+        return date(2026, 1, row)
     if isinstance(kind, LargeBinary):
         return bytes([row]) * 8
     if isinstance(kind, Text):

@@ -78,6 +78,7 @@ def arg_values(objects: Objects) -> dict[str, object]:
         "token": secrets.token_urlsafe(32),
         "filename": "style.css",
         "key_id": 1,
+        "action_id": 1,
         "user_id": 1,
         "period": "2026-11",
         "grain": "month",

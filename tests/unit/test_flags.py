@@ -199,11 +199,12 @@ def test_watch_when_the_check_passes_but_the_interval_reaches_the_tolerance():
 
 
 def test_watch_and_flag_use_the_family_wide_adjustment():
+    # Eight policies checked together.
     # 6 of 10 alone: p = 0.019728 -> flag. With the seven other policies at 0 contrary
     # (p = 1 each), BH adjusts it to 0.019728 * 8 / 1 = 0.1578: above 0.10, below 0.25
     # -> watch.
     assert gap(NEUTRAL, {YES: 6, NO: 4}).state == "flag"
-    results = flags.policy_gap_flags(POLICIES, quiet_page(practice_author={YES: 6, NO: 4}))
+    results = flags.policy_gap_flags(POLICIES[:8], quiet_page(practice_author={YES: 6, NO: 4}))
     assert [(r.subject, r.state) for r in results] == [("neutral_author", "watch")]
     expected = bh_by_hand([upper_tail(6, 10)] + [1.0] * 7)[0]
     assert expected == pytest.approx(upper_tail(6, 10) * 8, abs=1e-12)
@@ -211,7 +212,7 @@ def test_watch_and_flag_use_the_family_wide_adjustment():
     assert results[0].numbers["tests_on_page"] == 8
     assert "across the 8 checks made together (p = 0.020, adjusted 0.158)" in results[0].how_sure
     # 4 of 10 among the same seven: 0.224 * 8 > 1 -> adjusted 1, not even a watch.
-    assert flags.policy_gap_flags(POLICIES, quiet_page(practice_author={YES: 4, NO: 6})) == []
+    assert flags.policy_gap_flags(POLICIES[:8], quiet_page(practice_author={YES: 4, NO: 6})) == []
 
 
 def test_family_of_mixed_checks_against_hand_computed_bh():

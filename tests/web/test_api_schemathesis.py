@@ -20,7 +20,8 @@ from support.api import Api, incident, make_key
 EXAMPLES = 30
 OPERATIONS = ("POST /api/v1/incidents", "GET /api/v1/surveys/{id}",
               "POST /api/v1/surveys/{id}/close", "GET /api/v1/surveys/{id}/results",
-              "GET /api/v1/teams/{slug}/periods")
+              "GET /api/v1/teams/{slug}/periods", "GET /api/v1/actions",
+              "POST /api/v1/actions")
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def test_openapi_document_is_valid_and_served(client):
     assert set(served.json["paths"]) == {
         "/api/v1/incidents", "/api/v1/surveys/{id}", "/api/v1/surveys/{id}/close",
         "/api/v1/surveys/{id}/results", "/api/v1/teams/{slug}/periods", "/api/v1/review-lint",
-        "/api/v1/openapi.json"}
+        "/api/v1/actions", "/api/v1/openapi.json"}
     assert build_document("https://aftercare.example.org/")["servers"] == [
         {"url": "https://aftercare.example.org"}]
 

@@ -18,7 +18,9 @@ from surveys.db import get_session
 from surveys.errors import InvalidInput, NotFound
 from surveys.models import Team
 from surveys.runtime import now, settings
+from surveys.services import actions as action_service
 from surveys.services import admin as admin_service
+from surveys.services import exposure as exposure_service
 from surveys.services import overview as overview_service
 from surveys.services import periods as period_service
 from surveys.services import reports, results
@@ -68,6 +70,7 @@ def overview():
     labels, lines = reports.chart_lines(view.org_trend)
     return render_template(
         "hr/overview.html", view=view, constructs=items.CONSTRUCTS,
+        actions_summary=action_service.summary(get_session(), now().date()),
         trend_alt=charts.describe_lines(labels, lines,
                                         what="Organisation, percent favourable by quarter"),
         heat_class=heat_class,
@@ -168,6 +171,10 @@ def team(slug: str):
     labels, lines = reports.chart_lines(view.periods)
     return render_template(
         "hr/team.html", view=view, constructs=items.CONSTRUCTS,
+        exposure=exposure_service.team_exposure(db, team_row.id, view.grain),
+        team_actions=action_service.team_actions(db, team_row.id, now(), view.grain),
+        answerable=action_service.team_flags(db, team_row.id, view.grain),
+        action_statuses=action_service.STATUS_LABELS,
         trend_alt=charts.describe_lines(labels, lines, what=f"{team_row.name}, percent "
                                                             "favourable"))
 

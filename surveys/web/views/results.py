@@ -96,11 +96,13 @@ def new_incident():
         closed_at = _parse_local_datetime(request.form.get("closed_at", ""), errors)
         participants = [p for p in request.form.get("participants", "").replace(",", "\n")
                         .splitlines() if p.strip()]
+        roles = _parse_roles(request.form.get("roles", ""), errors)
         if not errors:
             data = lifecycle.NewIncident(
                 team=slug, title=request.form.get("title", "")[:500],
                 kind=request.form.get("kind", ""), severity=request.form.get("severity", ""),
                 closed_at=closed_at, participants=participants,  # type: ignore[arg-type]
+                roles=roles,
             )
             try:
                 intake = lifecycle.intake_incident(db, data, settings(), token_box(), now())
@@ -123,11 +125,33 @@ def new_incident():
 
 
 def _participant_errors(fields: dict[str, str], participants: list[str]) -> dict[str, str]:
-    errors = {k: v for k, v in fields.items() if not k.startswith("participants[")}
+    errors = {k: v for k, v in fields.items()
+              if not k.startswith("participants[") and not k.startswith("roles.")}
     listed = [v for k, v in fields.items() if k.startswith("participants[")]
     if listed:
         errors["participants"] = "; ".join(listed[:5])
+    roles = [v for k, v in fields.items() if k.startswith("roles.")]
+    if roles:
+        errors["roles"] = "; ".join(roles[:10])
     return errors
+
+
+def _parse_roles(raw: str, errors: dict[str, str]) -> dict[str, str]:
+    """Optional roles, one ``email: role`` per line (the service checks the meaning)."""
+    roles: dict[str, str] = {}
+    bad = []
+    for line in raw.splitlines()[:lifecycle.MAX_PARTICIPANTS + 1]:
+        if not line.strip():
+            continue
+        email, sep, role = line.partition(":")
+        if not sep or not email.strip() or not role.strip():
+            bad.append(line.strip()[:80])
+            continue
+        roles[email.strip()] = role.strip().lower()
+    if bad:
+        errors["roles"] = ("write one 'email: role' per line; not understood: "
+                           + ", ".join(repr(b) for b in bad[:5]))
+    return roles
 
 
 def _parse_local_datetime(raw: str, errors: dict[str, str]) -> datetime | None:
