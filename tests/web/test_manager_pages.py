@@ -104,7 +104,17 @@ def test_open_survey_shows_only_whether_the_minimum_is_reached(client, incidents
 def test_manager_closes_early_and_results_appear(client, db, incidents):
     manager = Manager(client)
     manager.login("manager@example.org")
-    response = manager.post(f"/incidents/{incidents['open']}/close")
+    # closing early takes a confirm step that says what will happen; without it nothing closes
+    unconfirmed = manager.post(f"/incidents/{incidents['open']}/close")
+    assert unconfirmed.status_code == 302
+    assert unconfirmed.headers["Location"].endswith(f"/incidents/{incidents['open']}/close")
+    db.rollback()
+    assert db.scalar(select(Survey.status).where(Survey.incident_id == incidents["open"])) \
+        == "open"
+    confirm = client.get(f"/incidents/{incidents['open']}/close").text
+    assert "People who have not answered yet lose their chance" in confirm
+    assert "Minimum reached: <strong>yes</strong>" in confirm
+    response = manager.post(f"/incidents/{incidents['open']}/close", {"confirm": "yes"})
     assert response.status_code == 302
     db.rollback()
     survey = db.scalar(select(Survey).where(Survey.incident_id == incidents["open"]))
@@ -115,7 +125,9 @@ def test_manager_closes_early_and_results_appear(client, db, incidents):
 def test_manager_cannot_close_another_teams_survey(client, db, incidents):
     manager = Manager(client)
     manager.login("manager@example.org")
-    assert manager.post(f"/incidents/{incidents['other']}/close").status_code == 404
+    assert manager.post(f"/incidents/{incidents['other']}/close",
+                        {"confirm": "yes"}).status_code == 404
+    assert client.get(f"/incidents/{incidents['other']}/close").status_code == 404
     db.rollback()
     assert db.scalar(select(Survey.status).where(Survey.incident_id == incidents["other"])) \
         == "open"

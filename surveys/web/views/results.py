@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from surveys.db import get_session
@@ -61,6 +61,20 @@ def learning(incident_id: int):
     return redirect(url_for("results.incident", incident_id=incident_id))
 
 
+@bp.get("/incidents/<id:incident_id>/close")
+@roles_required(*RESULT_ROLES)
+def close_confirm(incident_id: int):
+    """The confirm step before closing early: what will happen, from what the incident page
+    already shows (invited, the minimum, whether it was reached; never a running count)."""
+    db = get_session()
+    survey = results.survey_for_incident(db, current_user, incident_id)
+    if not survey.is_open:
+        flash("Only an open survey can be closed.", "info")
+        return redirect(url_for("results.incident", incident_id=incident_id))
+    result = results.survey_results(db, survey, pool_grain=settings().pool_period)
+    return render_template("results/close.html", incident=survey.incident, result=result)
+
+
 @bp.post("/incidents/<id:incident_id>/close")
 @roles_required(*RESULT_ROLES)
 @audited("survey.close", target="incident:{incident_id}")
@@ -70,6 +84,9 @@ def close(incident_id: int):
     if survey.is_closed:
         flash("This survey is already closed.", "info")
         return redirect(url_for("results.incident", incident_id=incident_id))
+    if request.form.get("confirm") != "yes":
+        g.audit_guard = (False, "not confirmed")
+        return redirect(url_for("results.close_confirm", incident_id=incident_id))
     try:
         lifecycle.close_survey(db, survey.id, now())
     except Conflict as exc:
