@@ -143,7 +143,7 @@ def previous_released(session: Session, survey: Survey
         if found is not None and found.allowed:
             title = other.incident.title if other.incident is not None else "earlier survey"
             return (construct_results(found.counts, found.decision.k, with_means=False),
-                    f"the previous released incident, {title}")
+                    f"“{title}”")
     return None, ""
 
 

@@ -141,15 +141,28 @@ def test_manager_adds_an_incident_and_bad_input_is_explained(client, db):
                                           "participants": "not-an-email"})
     assert bad.status_code == 400
     assert "Enter the date and time" in bad.text
+    # every problem at once, each named by its field, in one style
+    assert "Title: a title is required" in bad.text
+    assert "Participants&#39; emails: &#39;not-an-email&#39; is not a valid email" in bad.text
     assert db.scalar(select(Incident.id)) is None
     bad = manager.post("/incidents/new", {"team": "payments", "title": "Queue", "kind": "data",
                                           "severity": "sev2", "closed_at": "2026-11-19T10:00",
                                           "participants": "a@example.org\nnot-an-email"})
     assert bad.status_code == 400 and "not a valid email address" in bad.text
+    unknown = manager.post("/incidents/new", {
+        "team": "payments", "title": "Queue", "kind": "data", "severity": "sev2",
+        "closed_at": "2026-11-19T10:00", "participants": "a@example.org\nb@example.org"})
+    assert unknown.status_code == 400  # never added to a roster silently: named instead
+    assert "2 addresses are on no roster: a@example.org, b@example.org" in unknown.text
+    assert db.scalar(select(Incident.id)) is None
     good = manager.post("/incidents/new", {"team": "payments", "title": "Queue", "kind": "data",
                                            "severity": "sev2", "closed_at": "2026-11-19T10:00",
-                                           "participants": "a@example.org\nb@example.org"})
+                                           "participants": "a@example.org\nb@example.org",
+                                           "add_unknown": "yes"})
     assert good.status_code == 302
+    after = client.get(good.headers["Location"]).text
+    assert "2 people invited" in after
+    assert "can never be shown on their own" in after  # below the minimum: pooling explained
     assert manager.post("/incidents/new", {"team": "platform", "title": "X", "kind": "data",
                                            "severity": "sev2", "closed_at": "2026-11-19T10:00",
                                            "participants": "a@example.org"}).status_code == 403
