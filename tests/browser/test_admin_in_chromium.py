@@ -68,3 +68,28 @@ def test_admin_manages_accounts_and_keys_in_the_browser(browser, live):
     assert page_width(page) <= PHONE["width"]
     assert_accessible(page, "API keys (phone)")
     context.close()
+
+
+def test_hr_lands_on_the_overview_and_reads_the_audit_log_in_words(browser, live):
+    url, _tokens, _app = live
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{url}/login")
+    page.get_by_label("Email").fill("hr@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code").fill(totp_code())
+    page.get_by_role("button").first.click()
+    expect(page).to_have_url(f"{url}/hr")
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("cell", name="Opened the culture overview").first).to_be_visible()
+    expect(page.get_by_role("cell", name="Signed in").first).to_be_visible()
+    assert_accessible(page, "audit log")
+    save_screenshot(page, "audit-desktop")
+    page.set_viewport_size(PHONE)
+    when = page.locator("td.when").first
+    line = float(when.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)"))
+    assert when.locator("time").bounding_box()["height"] < 1.5 * line  # one line
+    assert page_width(page) <= PHONE["width"]
+    assert_accessible(page, "audit log (phone)")
+    context.close()

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from analysis import charts, items, periods
+from analysis import charts, items, periods, words
 from surveys import csvsafe
 from surveys.db import get_session
 from surveys.errors import InvalidInput, NotFound
@@ -161,8 +161,7 @@ def report_pdf():
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-SHORT = {"blame": "blame", "social": "social cost", "sharing": "sharing",
-         "leadership": "leadership"}
+SHORT = words.CONSTRUCTS_SHORT  # the PDF's construct names: the same words as the pages
 
 
 def quarterly_report(view: overview_service.Overview) -> bytes:
