@@ -107,11 +107,12 @@ def test_manager_closes_early_and_results_appear(client, db, incidents):
     # closing early takes a confirm step that says what will happen; without it nothing closes
     unconfirmed = manager.post(f"/incidents/{incidents['open']}/close")
     assert unconfirmed.status_code == 302
-    assert unconfirmed.headers["Location"].endswith(f"/incidents/{incidents['open']}/close")
+    assert unconfirmed.headers["Location"].endswith(
+        f"/incidents/{incidents['open']}/close/confirm")
     db.rollback()
     assert db.scalar(select(Survey.status).where(Survey.incident_id == incidents["open"])) \
         == "open"
-    confirm = client.get(f"/incidents/{incidents['open']}/close").text
+    confirm = client.get(f"/incidents/{incidents['open']}/close/confirm").text
     assert "People who have not answered yet lose their chance" in confirm
     assert "Minimum reached: <strong>yes</strong>" in confirm
     response = manager.post(f"/incidents/{incidents['open']}/close", {"confirm": "yes"})
@@ -127,7 +128,7 @@ def test_manager_cannot_close_another_teams_survey(client, db, incidents):
     manager.login("manager@example.org")
     assert manager.post(f"/incidents/{incidents['other']}/close",
                         {"confirm": "yes"}).status_code == 404
-    assert client.get(f"/incidents/{incidents['other']}/close").status_code == 404
+    assert client.get(f"/incidents/{incidents['other']}/close/confirm").status_code == 404
     db.rollback()
     assert db.scalar(select(Survey.status).where(Survey.incident_id == incidents["other"])) \
         == "open"

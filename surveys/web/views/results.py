@@ -61,7 +61,7 @@ def learning(incident_id: int):
     return redirect(url_for("results.incident", incident_id=incident_id))
 
 
-@bp.get("/incidents/<id:incident_id>/close")
+@bp.get("/incidents/<id:incident_id>/close/confirm")
 @roles_required(*RESULT_ROLES)
 def close_confirm(incident_id: int):
     """The confirm step before closing early: what will happen, from what the incident page
