@@ -187,6 +187,8 @@ def test_without_the_per_question_audit_the_attacker_finds_two_answers(monkeypat
     assert any(problem.startswith("sharing_free: 2 people") for problem in found), found
 
 
+@pytest.mark.slow  # the demo has six teams and eighteen months: several hundred addresses
+@pytest.mark.timeout(1500)
 def test_the_demo_organisation_exposes_no_small_group(tmp_path):
     """The demo (real dates, the real clock) through every surface, in two orders."""
     from datetime import UTC, datetime
