@@ -232,3 +232,17 @@ def test_survey_errors_on_a_phone_are_announced_at_the_top_and_name_each_questio
     assert_accessible(page, "survey with errors (phone)")
     save_screenshot(page, "survey-errors-phone")
     context.close()
+
+
+def test_results_print_with_every_flags_evidence_and_no_navigation(browser, glance_live):
+    url, ids, _tokens = glance_live
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
+    page = context.new_page()
+    _sign_in(page, url, "manager@example.org")
+    page.goto(f"{url}/incidents/{ids['released']}")
+    page.emulate_media(media="print")
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+    expect(page.locator("ul.flags li").first.get_by_text("How sure:")).to_be_visible()
+    expect(page.locator("svg.diverging").first).to_be_visible()
+    assert page.pdf()[:4] == b"%PDF"  # Chromium prints it
+    context.close()
