@@ -233,7 +233,7 @@ def _months_back(start: datetime, months: int) -> datetime:
     return start.replace(year=index // 12, month=index % 12 + 1)
 
 
-def plan(rng: random.Random, now: datetime) -> list[Planned]:
+def plan(rng: random.Random, now: datetime, months: int = MONTHS) -> list[Planned]:
     """One incident per team in each of the last six quarters and in this one (each
     quarter's incidents close early enough that their surveys close in it), a second one in
     some quarters, and two small incidents that can only be shown pooled: so that every
@@ -242,7 +242,8 @@ def plan(rng: random.Random, now: datetime) -> list[Planned]:
     out = []
     used: dict[str, int] = {}
     current = _quarter_start(now)
-    starts = [_months_back(current, 3 * back) for back in range(MONTHS // 3, -1, -1)]
+    starts = [_months_back(current, 3 * back) for back in range(months // 3, -1, -1)]
+    pooled_quarter = max(0, len(starts) - 4)
     for q, start in enumerate(starts):
         for index, (slug, _name, size) in enumerate(TEAMS):
             extra = (slug == "payments" and q % 2 == 1) or (slug == "platform" and q >= 4)
@@ -258,7 +259,7 @@ def plan(rng: random.Random, now: datetime) -> list[Planned]:
                 out.append(Planned(slug, (now - day).days, title, kind,
                                    SEVERITY_CYCLE[(q + index) % len(SEVERITY_CYCLE)],
                                    invited, invited - rng.randint(1, 2)))
-        if q == 3:  # two small incidents of Identity, pooled for the quarter
+        if q == pooled_quarter:  # two small incidents of Identity, pooled for the quarter
             for n, title in enumerate(("Password reset emails delayed",
                                        "Admin console slow for an hour")):
                 day = start + timedelta(days=40 + 9 * n)
@@ -275,8 +276,10 @@ CHECKIN_TEAMS = ("platform",)  # people asked for a confidential check-in after 
 @click.command("demo")
 @click.option("--reset", is_flag=True, help="Delete the existing database first.")
 @click.option("--no-mail", is_flag=True, help="Do not send the open survey's invitations.")
+@click.option("--months", type=click.IntRange(3, 36), default=MONTHS, show_default=True,
+              help="How many months of history (whole quarters).")
 @with_appcontext
-def demo_command(reset: bool, no_mail: bool) -> None:
+def demo_command(reset: bool, no_mail: bool, months: int) -> None:
     """Load a demo organisation: six teams, eighteen months of incidents, one open survey."""
     engine = dbmod.get_engine(current_app)
     if reset:
@@ -287,7 +290,7 @@ def demo_command(reset: bool, no_mail: bool) -> None:
         raise click.ClickException("The database already holds data; use --reset to start over.")
     rng = random.Random(20261127)
     real_now = datetime.now(UTC).replace(microsecond=0)
-    start = real_now - timedelta(days=MONTHS * 31 + 40)
+    start = real_now - timedelta(days=months * 31 + 40)
     admin.set_policies(session, {"neutral_author", "contributing_factors", "blameless",
                                  "no_performance_impact", "leaders_share"}, start)
     names = iter(f"{first}{'' if round_ == 0 else round_ + 1}"
@@ -310,8 +313,8 @@ def demo_command(reset: bool, no_mail: bool) -> None:
         auth.set_totp_secret(session, user.id, DEMO_TOTP_SECRET,
                              auth.SecretBox(current_app.config["SECRET_KEY"]))
     config = settings()
-    horizon = max(p.days_ago for p in plan(random.Random(0), real_now)) + 1
-    planned = plan(rng, real_now)
+    horizon = max(p.days_ago for p in plan(random.Random(0), real_now, months)) + 1
+    planned = plan(rng, real_now, months)
     for number, incident in enumerate(planned):
         closed_at = real_now - timedelta(days=incident.days_ago)
         # what the worker's tick would have decided by now: every period that has ended
@@ -341,7 +344,7 @@ def demo_command(reset: bool, no_mail: bool) -> None:
     demo_extras.add_audit_trail(session, accounts, real_now)
     _store_links(survey, left[:3])
     click.echo(f"Demo organisation loaded: {len(TEAMS)} teams, {len(planned) + 1} incidents "
-               f"over {MONTHS} months.")
+               f"over {months} months.")
     print_block()
 
 
