@@ -121,7 +121,7 @@ def test_incident_page_leads_with_headline_bars_practices_comments_then_flags(
         expect(page.get_by_role("heading", name="2026 Q3 at a glance, 6 people")).to_be_visible()
         expect(page.locator('.card[data-construct="blame"]')).to_contain_text(
             "points since 2026 Q2")
-        ys = _order(page, "#headline", "#statements", "#trend", "#flags")
+        ys = _order(page, "#headline", "#statements", "#flags", "#trend")
         assert ys == sorted(ys)
         assert page_width(page) <= viewport["width"], page.evaluate(WIDE)
         assert_accessible(page, f"team page ({name})")
