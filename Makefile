@@ -28,14 +28,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 setup: $(STAMP)
 
 instance/aftercare.db: | $(STAMP)
-	$(BIN)/flask --app app demo
+	AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) $(BIN)/flask --app app demo
 
 demo: $(STAMP)
-	$(BIN)/flask --app app demo --reset
+	AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) $(BIN)/flask --app app demo --reset
 
+# Ends by printing a short block: the address, the demo accounts and three unanswered links
+# to the demo's open survey (again on every run, while that survey is open).
 run: $(STAMP) instance/aftercare.db
 	@$(BIN)/python -m surveys.web.serving check-port $(HOST) $(PORT) "make run"
 	$(BIN)/flask --app app db upgrade
+	@AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) $(BIN)/flask --app app demo-links
 	AFTERCARE_BASE_URL=$(AFTERCARE_BASE_URL) $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 # Production serving: gunicorn (gunicorn.conf.py) on the database in DATABASE_URL (SQLite

@@ -7,7 +7,8 @@
 * ``keys``: ``api-key create|revoke|list``;
 * ``review``: ``lint-review``;
 * ``channels``: ``sso check``, ``slack check`` and ``delivery show|set``;
-* ``demo``: ``demo [--reset]``.
+* ``demo``: ``demo [--reset]``; ``demo-links`` prints the demo's address, accounts and
+  unanswered survey links again.
 
 Each command parses its arguments and calls one service (or the worker); domain errors are
 printed with the fields they name (``common.fail``). Commands may import services, the mail
@@ -34,6 +35,6 @@ def init_app(app: Flask) -> None:
     for command in (database.db_cli, organisation.team_cli, organisation.person_cli,
                     organisation.user_cli, organisation.policy_cli, surveys.incident_cli,
                     surveys.surveys_cli, sending.outbox_cli, sending.worker, keys.api_key_cli,
-                    review.lint_review, demo.demo_command):
+                    review.lint_review, demo.demo_command, demo.demo_links_command):
         app.cli.add_command(command)
     channels.init_app(app)

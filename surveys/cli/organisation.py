@@ -11,7 +11,7 @@ from surveys.cli.common import fail, session
 from surveys.errors import DomainError
 from surveys.models import User
 from surveys.runtime import now
-from surveys.services import admin, auth, lifecycle
+from surveys.services import admin, audit, auth, lifecycle
 
 team_cli = AppGroup("team", help="Teams.")
 person_cli = AppGroup("person", help="The roster of people who may be invited.")
@@ -54,7 +54,34 @@ def user_add(email: str, name: str, role: str, teams: tuple[str, ...], password:
         user = admin.add_user(session(), email, name, password, role, teams)
     except DomainError as exc:
         raise fail(exc) from exc
+    audit.record(session(), actor=None, actor_label="command line", action="admin.user.add",
+                 now=now(), target=f"user:{user.id}")
     click.echo(f"Account {user.email} ({user.role}) added.")
+
+
+@user_cli.command("deactivate")
+@click.argument("email")
+def user_deactivate(email: str) -> None:
+    """Stop an account from signing in; its sessions end at once."""
+    try:
+        user = admin.set_active(session(), email, False)
+    except DomainError as exc:
+        raise fail(exc) from exc
+    audit.record(session(), actor=None, actor_label="command line",
+                 action="admin.user.deactivate", now=now(), target=f"user:{user.id}")
+    click.echo(f"Account {user.email} is deactivated.")
+
+
+@user_cli.command("reactivate")
+@click.argument("email")
+def user_reactivate(email: str) -> None:
+    try:
+        user = admin.set_active(session(), email, True)
+    except DomainError as exc:
+        raise fail(exc) from exc
+    audit.record(session(), actor=None, actor_label="command line",
+                 action="admin.user.reactivate", now=now(), target=f"user:{user.id}")
+    click.echo(f"Account {user.email} is active again.")
 
 
 @user_cli.command("reset-2fa")

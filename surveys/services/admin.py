@@ -94,6 +94,43 @@ def add_user(session: Session, email: str, name: str, password: str, role: str,
     return user
 
 
+def set_active(session: Session, email_or_id: str | int, active: bool,
+               acting_user_id: int | None = None) -> User:
+    """Deactivate (or reactivate) an account: it can no longer sign in, and a deactivated
+    account's sessions end at once. An admin cannot deactivate their own account (nobody
+    could then undo it from the pages), and the last active admin is kept."""
+    begin_write(session)
+    if isinstance(email_or_id, int):
+        user = session.get(User, email_or_id)
+    else:
+        user = session.scalar(select(User).where(User.email == normalise_email(email_or_id)))
+    if user is None:
+        session.rollback()
+        raise NotFound("No such account.", {"account": "no such account"})
+    if not active:
+        if acting_user_id is not None and user.id == acting_user_id:
+            session.rollback()
+            raise Conflict("You cannot deactivate your own account.",
+                           {"account": "you cannot deactivate your own account"})
+        if user.role == "admin" and user.active:
+            admins = session.scalars(select(User.id).where(User.role == "admin",
+                                                           User.active.is_(True))).all()
+            if len(admins) <= 1:
+                session.rollback()
+                raise Conflict("The last active admin cannot be deactivated.",
+                               {"account": "the last active admin cannot be deactivated"})
+    if user.active != active:
+        user.active = active
+        if not active:
+            user.session_version = (user.session_version or 0) + 1  # its sessions end
+    session.commit()
+    return user
+
+
+def accounts(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
 def policy_register(session: Session) -> list[tuple[items.Policy, bool]]:
     states = {p.policy_id: p.in_force for p in session.scalars(select(PolicyState))}
     return [(policy, states.get(policy.id, False)) for policy in items.POLICIES]

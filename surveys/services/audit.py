@@ -13,11 +13,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from analysis import words
 from surveys.csvsafe import to_csv
 from surveys.db import begin_write
 from surveys.models import AuditEvent, User
 
-CSV_HEADER = ("id", "when_utc", "actor", "role", "action", "target", "allowed", "detail")
+CSV_HEADER = ("id", "when_utc", "actor", "role", "action", "target", "allowed", "detail",
+              "what_happened", "outcome_in_words")
 
 
 def record(session: Session, *, actor: User | None, action: str, now: datetime,
@@ -60,6 +62,11 @@ def count(session: Session, action: str | None = None) -> int:
     return session.scalar(query) or 0
 
 
+def _outcome(allowed: bool, detail: str) -> str:
+    said = words.OUTCOMES[bool(allowed)]
+    return f"{said}; {words.detail(detail)}" if detail else said
+
+
 def as_csv(session: Session, action: str | None = None) -> str:
     def rows() -> Iterator[tuple]:
         offset = 0
@@ -69,7 +76,8 @@ def as_csv(session: Session, action: str | None = None) -> str:
                 return
             for e in batch:
                 yield (e.id, e.at.strftime("%Y-%m-%dT%H:%M:%SZ"), e.actor, e.role, e.action,
-                       e.target, "allowed" if e.allowed else "refused", e.detail)
+                       e.target, "allowed" if e.allowed else "refused", e.detail,
+                       words.action(e.action), _outcome(e.allowed, e.detail))
             offset += len(batch)
 
     return to_csv(CSV_HEADER, rows())

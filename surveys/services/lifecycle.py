@@ -199,6 +199,18 @@ def validate_incident(session: Session, data: NewIncident, now: datetime) -> Tea
     return team  # type: ignore[return-value]
 
 
+def unknown_emails(session: Session, emails: Sequence[str]) -> list[str]:
+    """The listed addresses that are on no roster yet (normalised, in the order given).
+
+    Intake adds them to the team's roster; the web form asks first, so nobody is added to a
+    roster without the manager saying so."""
+    wanted = [normalise_email(e) for e in emails if isinstance(e, str)]
+    if not wanted:
+        return []
+    known = set(session.scalars(select(Person.email).where(Person.email.in_(wanted))))
+    return [e for e in dict.fromkeys(wanted) if e not in known]
+
+
 def _people(session: Session, emails: Sequence[str], team: Team) -> list[Person]:
     existing = {
         p.email: p for p in session.scalars(select(Person).where(Person.email.in_(emails)))

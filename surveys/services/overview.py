@@ -71,6 +71,11 @@ class CutRow:
     def pct(self, construct_id: str) -> float | None:
         return self.view.pct(construct_id)
 
+    # The same shape as a period's row, so pages draw both with one table.
+    subject = property(lambda self: self.view.subject)
+    measures = property(lambda self: self.view.measures)
+    short = property(lambda self: self.view.short)
+
 
 @dataclass(frozen=True)
 class PolicyGap:

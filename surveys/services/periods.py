@@ -22,7 +22,14 @@ from surveys.errors import InvalidInput, NotFound
 from surveys.models import Survey, SurveyStatus, Team
 from surveys.services import findings, releases
 from surveys.services.learning import LearningOutcomes, learning_outcomes
-from surveys.services.scores import ConstructResult, construct_results
+from surveys.services.scores import (
+    ConstructResult,
+    Headline,
+    PracticeResult,
+    construct_results,
+    headlines,
+    practice_row,
+)
 
 
 def check_grain(grain: str) -> str:
@@ -49,6 +56,7 @@ class PeriodView:
     constructs: tuple[ConstructResult, ...] = ()
     subject: str = ""
     measures: tuple[str, ...] = ()
+    practices: tuple[PracticeResult, ...] = ()
 
     @property
     def shown(self) -> bool:
@@ -68,9 +76,13 @@ def view_of(period: str, figure: releases.Release, surveys: int = 0) -> PeriodVi
         return PeriodView(period, periods.period_label(period), False, decision.reason.value,
                           decision.message, decision.short, decision.k, surveys,
                           subject=figure.subject)
+    practices = tuple(practice_row(items.POLICY_BY_ID[pid], numbers)
+                      for pid, numbers in dict(figure.extra.get("practices", {})).items()
+                      if pid in items.POLICY_BY_ID)
     return PeriodView(period, periods.period_label(period), True, decision.reason.value,
                       decision.message, decision.short, decision.k, surveys, figure.n,
-                      _constructs(figure), figure.subject, tuple(sorted(figure.measures)))
+                      _constructs(figure), figure.subject, tuple(sorted(figure.measures)),
+                      practices)
 
 
 _SCORED: OrderedDict[str, tuple[ConstructResult, ...]] = OrderedDict()
@@ -113,6 +125,9 @@ class TeamPeriods:
     flags: tuple[findings.ShownFlag, ...]
     flags_period: str | None
     learning: LearningOutcomes
+    latest: PeriodView | None = None  # the latest released period, for the headline
+    headlines: tuple[Headline, ...] = ()
+    comments: tuple[str, ...] = ()
 
 
 def team_periods(session: Session, team: Team, grain: str, now: datetime, min_group: int
@@ -147,8 +162,19 @@ def team_periods(session: Session, team: Team, grain: str, now: datetime, min_gr
         shown_flags = findings.shown([f for r in decided if r is not None and r.allowed
                                       for f in r.findings])
     ended = [p.period for p in rows if periods.period_over(p.period, now)]
+    released = [p for p in rows if p.released]
+    current = released[-1] if released else None
+    heads: tuple[Headline, ...] = ()
+    comments: tuple[str, ...] = ()
+    if current is not None:
+        before = released[-2] if len(released) > 1 else None
+        heads = headlines(current.constructs, before.constructs if before else None,
+                          before.label if before else "")
+        said = releases.stored(session, releases.comments_subject(team.id, current.period))
+        comments = said.comments if said is not None and said.allowed else ()
     return TeamPeriods(team, grain, min_group, tuple(rows), series_of(tuple(rows)),
-                       shown_flags, latest, learning_outcomes(session, [team.id], ended))
+                       shown_flags, latest, learning_outcomes(session, [team.id], ended),
+                       current, heads, comments)
 
 
 def team_periods_for_slug(session: Session, slug: str, grain: str, now: datetime,

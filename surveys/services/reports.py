@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analysis import charts, items
+from analysis import charts, items, words
 from surveys.services import overview as overview_service
 
 
@@ -18,8 +18,7 @@ def chart_lines(rows: Sequence) -> tuple[list[str], list[charts.Line]]:
     return labels, lines
 
 
-SHORT = {"blame": "blame", "social": "social cost", "sharing": "sharing",
-         "leadership": "leadership"}
+SHORT = words.CONSTRUCTS_SHORT  # the PDF's construct names: the same words as the pages
 
 
 def quarterly_report(view: overview_service.Overview) -> bytes:

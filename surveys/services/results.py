@@ -28,9 +28,11 @@ from surveys.services.access import (  # noqa: F401  (re-exported: views call re
 from surveys.services.lifecycle import spent_ballots
 from surveys.services.scores import (  # noqa: F401  (re-exported for pages and the API)
     ConstructResult,
+    Headline,
     ItemResult,
     PracticeResult,
     construct_results,
+    headlines,
     practice_row,
 )
 
@@ -67,6 +69,7 @@ class SurveyResults:
     comments: tuple[str, ...] = ()
     subject: str = ""
     measures: tuple[str, ...] = ()
+    headlines: tuple[Headline, ...] = ()
 
 
 def decisions_for(session: Session, surveys: Sequence[Survey]) -> dict[int, release.Decision]:
@@ -115,11 +118,33 @@ def survey_results(session: Session, survey: Survey, *, pool_grain: str = "quart
     recorded = releases.stored(session, releases.survey_subject(survey.id))
     if recorded is None or not recorded.allowed:
         return SurveyResults(survey, (recorded or releases.pending("", k)).decision)
+    constructs = construct_results(recorded.counts, k)
+    previous, since = previous_released(session, survey)
     return SurveyResults(
-        survey, recorded.decision, None, recorded.n, construct_results(recorded.counts, k),
+        survey, recorded.decision, None, recorded.n, constructs,
         practice_rows(recorded.extra.get("practices", {})), findings.shown(recorded.findings),
         released_comments(session, survey, pool_grain), recorded.subject,
-        tuple(sorted(recorded.measures)))
+        tuple(sorted(recorded.measures)), headlines(constructs, previous, since))
+
+
+def previous_released(session: Session, survey: Survey
+                      ) -> tuple[tuple[ConstructResult, ...] | None, str]:
+    """The figures of the team's latest survey that closed before this one and whose
+    results were released (as recorded), and words naming it; (None, "") if none."""
+    earlier = session.scalars(
+        select(Survey).where(Survey.team_id == survey.team_id, Survey.id != survey.id,
+                             Survey.closed_at.is_not(None),
+                             Survey.closed_at < survey.closed_at)
+        .options(joinedload(Survey.incident))
+        .order_by(Survey.closed_at.desc()).limit(20)).unique().all()
+    stored = releases.stored_many(session, [releases.survey_subject(s.id) for s in earlier])
+    for other in earlier:
+        found = stored.get(releases.survey_subject(other.id))
+        if found is not None and found.allowed:
+            title = other.incident.title if other.incident is not None else "earlier survey"
+            return (construct_results(found.counts, found.decision.k, with_means=False),
+                    f"“{title}”")
+    return None, ""
 
 
 @dataclass(frozen=True)

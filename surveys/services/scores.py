@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from analysis import items, release, stats
+from analysis import glance, items, release, stats
 from analysis.sealing import SCORE_DENOMINATOR, Counts
 
 
@@ -27,6 +27,7 @@ class ItemResult:
     pct: float | None = None
     low: float | None = None
     high: float | None = None
+    split: glance.Split | None = None  # favourable / neutral / unfavourable, when shown
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,19 @@ class ConstructResult:
     @property
     def shown(self) -> bool:
         return self.pct is not None
+
+    @property
+    def answers(self) -> int | None:
+        """The fewest answers behind any of its shown statements (the interval's n)."""
+        counts = [i.n for i in self.items if i.shown and i.n]
+        return min(counts) if counts else None
+
+    @property
+    def interval(self) -> glance.Interval | None:
+        """95% Wilson interval of the headline figure (``glance.headline_interval``)."""
+        if self.pct is None or not self.answers:
+            return None
+        return glance.headline_interval(self.pct, self.answers)
 
 
 @dataclass(frozen=True)
@@ -81,7 +95,7 @@ def item_result(counts: Counts, statement: items.Statement, k: int
         return ItemResult(statement.id, statement.text, False), None
     share = stats.percent_favourable(raw, statement.reverse)
     return ItemResult(statement.id, statement.text, True, share.n, share.pct, share.low,
-                      share.high), share
+                      share.high, glance.split(raw, statement.reverse)), share
 
 
 def construct_results(counts: Counts, k: int, *, with_means: bool = True
@@ -126,3 +140,27 @@ def practice_row(policy: items.Policy, numbers: Mapping[str, float] | None) -> P
                           int(numbers["n"]), float(numbers["share_pct"]),
                           float(numbers["low_pct"]), float(numbers["high_pct"]))
 
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A construct's headline: its figure and interval, and the change in points since the
+    previous released figure of the same kind (``since`` names it; None when there is none
+    or either figure is not shown)."""
+
+    construct: ConstructResult
+    change: float | None = None
+    since: str = ""
+
+
+def headlines(current: tuple[ConstructResult, ...],
+              previous: tuple[ConstructResult, ...] | None = None, since: str = ""
+              ) -> tuple[Headline, ...]:
+    """One headline per construct, comparing with ``previous`` (released figures only)."""
+    before = {c.id: c.pct for c in previous or ()}
+    out = []
+    for construct in current:
+        old = before.get(construct.id)
+        change = None if construct.pct is None or old is None else construct.pct - old
+        out.append(Headline(construct, change, since if change is not None else ""))
+    return tuple(out)

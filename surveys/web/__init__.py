@@ -18,7 +18,7 @@ from datetime import timedelta
 from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
 
-from analysis import periods
+from analysis import glance, periods, words
 from surveys.config import Settings, parse_duration
 from surveys.runtime import now
 from surveys.tokens import TokenBox
@@ -53,3 +53,7 @@ def init_app(app: Flask) -> None:
         return {"now": g.get("now") or now()}
 
     app.jinja_env.globals["period_label"] = periods.period_label
+    app.jinja_env.globals["diverging"] = glance.diverging
+    app.jinja_env.globals["words"] = words
+    app.jinja_env.globals["bar_legend"] = glance.LEGEND
+

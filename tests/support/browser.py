@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
 from werkzeug.serving import make_server
@@ -13,6 +14,10 @@ from analysis import items
 from surveys import db as dbmod
 
 _axe = Axe()
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
 
 
 @contextmanager
@@ -44,3 +49,16 @@ def answer_every_question(page) -> None:
     for statement in items.STATEMENTS:
         page.get_by_role("group", name=statement.text).get_by_label("Agree", exact=True).check()
     page.get_by_label("I observed or reviewed").check()
+
+
+def page_width(page) -> int:
+    """How wide the page is laid out: more than the viewport means sideways scrolling."""
+    return int(page.evaluate("document.documentElement.scrollWidth"))
+
+
+def save_screenshot(page, name: str) -> Path:
+    """Save what the viewport shows as docs/screenshots/<name>.png (linked from docs/)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), animations="disabled", caret="hide")
+    return path

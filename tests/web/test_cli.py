@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from support import PASSWORD
 from support.app import make_app
 from surveys import db as dbmod
-from surveys.models import Incident, OutboxMessage, Survey, Team, User
+from surveys.models import Incident, OutboxMessage, PeriodDecision, Survey, Team, User
 from surveys.tokens import hash_token
 
 
@@ -99,17 +99,21 @@ def test_demo_organisation(runner, db):
     result = runner.invoke(args=["demo", "--no-mail"])
     assert result.exit_code == 0, result.output
     assert "maria@example.org" in result.output
-    assert db.scalar(select(func.count()).select_from(Team)) >= 5
+    assert db.scalar(select(func.count()).select_from(Team)) >= 7  # six and their parent
     surveys = list(db.scalars(select(Survey)))
     closed = [s for s in surveys if s.status == "closed"]
-    assert len(closed) >= 12
+    assert len(closed) >= 40
     assert [s.status for s in surveys].count("open") == 1
-    assert any(s.respondents < s.min_group for s in closed)
-    assert sum(s.respondents >= s.min_group for s in closed) >= 8
+    assert any(s.respondents < s.min_group for s in closed)  # pooled small incidents
+    assert sum(s.respondents >= s.min_group for s in closed) >= 36
+    assert len({i.kind for i in db.scalars(select(Incident))}) >= 3
     closed_at = [i.closed_at for i in db.scalars(select(Incident))]
     now = datetime.now(UTC)
-    assert min(closed_at) >= now - timedelta(days=190)
-    assert max(closed_at) - min(closed_at) >= timedelta(days=120)
+    assert min(closed_at) >= now - timedelta(days=640)  # eighteen months of quarters
+    assert max(closed_at) - min(closed_at) >= timedelta(days=480)
+    # the release decisions are recorded, as the worker records them
+    assert db.scalar(select(func.count()).select_from(PeriodDecision)) >= 12
+    assert "Unanswered links to the open survey" in result.output
     db.rollback()  # hold no snapshot while the demo reloads: closes checkpoint the WAL
     again = runner.invoke(args=["demo"])
     assert again.exit_code != 0 and "--reset" in again.output
@@ -179,3 +183,37 @@ def test_surveys_close_follows_the_one_closing_rule_and_tick_decides(runner, db,
     assert closed.exit_code == 0 and "is closed" in closed.output
     ticked = runner.invoke(args=["surveys", "tick"])
     assert ticked.exit_code == 0 and "periods decided: none" in ticked.output
+
+
+def test_demo_tells_its_stories_and_prints_unanswered_links_again(runner, db, app):
+    """The demo's stories can be seen, and ``demo-links`` prints three unanswered links
+    again (a link someone has since used is left out)."""
+    from surveys.services import overview, periods
+
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    links = [line.strip() for line in result.output.splitlines()
+             if line.strip().startswith("http") and "/s/" in line]
+    assert len(links) == 3
+    db.rollback()
+    now = datetime.now(UTC)
+    teams = {t.slug: t for t in db.scalars(select(Team))}
+    payments = periods.team_periods(db, teams["payments"], "quarter", now, 5)
+    shown = [p for p in payments.periods if p.released]
+    assert shown[-1].pct("leadership") > shown[0].pct("leadership") + 20  # improving
+    platform = periods.team_periods(db, teams["platform"], "quarter", now, 5)
+    assert any(f.kind == "social_cost" or "social cost" in f.what_was_seen
+               for f in platform.flags)
+    data = periods.team_periods(db, teams["data"], "quarter", now, 5)
+    assert any(f.kind == "policy_gap" and f.subject == "neutral_author" for f in data.flags)
+    view = overview.overview(db, 5)
+    assert all(row.shown for row in view.heatmap if row.team.slug != "engineering")
+    assert sum(1 for _ in db.scalars(select(OutboxMessage).where(
+        OutboxMessage.status == "failed"))) == 1  # the bounced invitation
+    db.rollback()
+    client = app.test_client()
+    form = client.get(links[0].split("127.0.0.1:5000")[1], follow_redirects=True)
+    assert form.status_code == 200 and "Send my answers" in form.text  # unanswered
+    again = runner.invoke(args=["demo-links"])
+    assert again.exit_code == 0 and again.output.count("/s/") == 3
+    assert "maria@example.org" in again.output

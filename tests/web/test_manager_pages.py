@@ -104,7 +104,18 @@ def test_open_survey_shows_only_whether_the_minimum_is_reached(client, incidents
 def test_manager_closes_early_and_results_appear(client, db, incidents):
     manager = Manager(client)
     manager.login("manager@example.org")
-    response = manager.post(f"/incidents/{incidents['open']}/close")
+    # closing early takes a confirm step that says what will happen; without it nothing closes
+    unconfirmed = manager.post(f"/incidents/{incidents['open']}/close")
+    assert unconfirmed.status_code == 302
+    assert unconfirmed.headers["Location"].endswith(
+        f"/incidents/{incidents['open']}/close/confirm")
+    db.rollback()
+    assert db.scalar(select(Survey.status).where(Survey.incident_id == incidents["open"])) \
+        == "open"
+    confirm = client.get(f"/incidents/{incidents['open']}/close/confirm").text
+    assert "People who have not answered yet lose their chance" in confirm
+    assert "Minimum reached: <strong>yes</strong>" in confirm
+    response = manager.post(f"/incidents/{incidents['open']}/close", {"confirm": "yes"})
     assert response.status_code == 302
     db.rollback()
     survey = db.scalar(select(Survey).where(Survey.incident_id == incidents["open"]))
@@ -115,7 +126,9 @@ def test_manager_closes_early_and_results_appear(client, db, incidents):
 def test_manager_cannot_close_another_teams_survey(client, db, incidents):
     manager = Manager(client)
     manager.login("manager@example.org")
-    assert manager.post(f"/incidents/{incidents['other']}/close").status_code == 404
+    assert manager.post(f"/incidents/{incidents['other']}/close",
+                        {"confirm": "yes"}).status_code == 404
+    assert client.get(f"/incidents/{incidents['other']}/close/confirm").status_code == 404
     db.rollback()
     assert db.scalar(select(Survey.status).where(Survey.incident_id == incidents["other"])) \
         == "open"
@@ -129,15 +142,28 @@ def test_manager_adds_an_incident_and_bad_input_is_explained(client, db):
                                           "participants": "not-an-email"})
     assert bad.status_code == 400
     assert "Enter the date and time" in bad.text
+    # every problem at once, each named by its field, in one style
+    assert "Title: a title is required" in bad.text
+    assert "Participants&#39; emails: &#39;not-an-email&#39; is not a valid email" in bad.text
     assert db.scalar(select(Incident.id)) is None
     bad = manager.post("/incidents/new", {"team": "payments", "title": "Queue", "kind": "data",
                                           "severity": "sev2", "closed_at": "2026-11-19T10:00",
                                           "participants": "a@example.org\nnot-an-email"})
     assert bad.status_code == 400 and "not a valid email address" in bad.text
+    unknown = manager.post("/incidents/new", {
+        "team": "payments", "title": "Queue", "kind": "data", "severity": "sev2",
+        "closed_at": "2026-11-19T10:00", "participants": "a@example.org\nb@example.org"})
+    assert unknown.status_code == 400  # never added to a roster silently: named instead
+    assert "2 addresses are on no roster: a@example.org, b@example.org" in unknown.text
+    assert db.scalar(select(Incident.id)) is None
     good = manager.post("/incidents/new", {"team": "payments", "title": "Queue", "kind": "data",
                                            "severity": "sev2", "closed_at": "2026-11-19T10:00",
-                                           "participants": "a@example.org\nb@example.org"})
+                                           "participants": "a@example.org\nb@example.org",
+                                           "add_unknown": "yes"})
     assert good.status_code == 302
+    after = client.get(good.headers["Location"]).text
+    assert "2 people invited" in after
+    assert "can never be shown on their own" in after  # below the minimum: pooling explained
     assert manager.post("/incidents/new", {"team": "platform", "title": "X", "kind": "data",
                                            "severity": "sev2", "closed_at": "2026-11-19T10:00",
                                            "participants": "a@example.org"}).status_code == 403

@@ -125,7 +125,7 @@ def test_a_manager_signs_in_and_gets_role_and_teams_from_groups(app_sso, provide
 def test_hr_with_the_providers_second_factor_needs_no_aftercare_code(app_sso, provider):
     client = app_sso.test_client()
     response, _ = sign_in(client, provider, "hana", mfa=True)
-    assert response.headers["Location"].endswith("/incidents")
+    assert response.headers["Location"].endswith("/hr")  # HR lands on the culture overview
     assert client.get("/hr").status_code == 200  # no detour to the two-factor set-up
     assert audit(app_sso, "auth.login")[-1].detail == (
         "single sign-on, second factor by the provider")

@@ -3,16 +3,26 @@ participants' signed opt-out link (no login)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from surveys.db import get_session
-from surveys.errors import NotFound
+from surveys.errors import InvalidInput, NotFound
 from surveys.mail.outbox import failures_by_survey, read_optout_token
+from surveys.models import API_SCOPES
 from surveys.runtime import now
 from surveys.services import apikeys, lifecycle
 from surveys.web import csrf
 from surveys.web.views.admin import admin_required
-from surveys.web.views.audit import audited
+from surveys.web.views.audit import audited, record
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin")
 optout_bp = Blueprint("optout", __name__)
@@ -23,7 +33,32 @@ optout_bp = Blueprint("optout", __name__)
 def keys():
     db = get_session()
     return render_template("admin_api/keys.html", keys=apikeys.list_keys(db),
-                           failures=failures_by_survey(db))
+                           failures=failures_by_survey(db), scopes=API_SCOPES, errors={},
+                           values={})
+
+
+@bp.post("/api")
+@admin_required
+def create():
+    """Create a key as ``flask api-key create`` does; its secret is in this one response
+    only (never in a flash message, which would keep it in the session cookie)."""
+    db = get_session()
+    scopes = [s[:40] for s in request.form.getlist("scope")[:10]]
+    try:
+        created = apikeys.create_key(db, request.form.get("name", "")[:200], scopes,
+                                     request.form.get("signing") == "yes",
+                                     current_app.extensions["aftercare.api_secret_box"], now())
+    except InvalidInput as exc:
+        db.rollback()
+        return render_template("admin_api/keys.html", keys=apikeys.list_keys(db),
+                               failures=failures_by_survey(db), scopes=API_SCOPES,
+                               errors=exc.fields, values=request.form), 400
+    record("admin.apikey.create", target=f"apikey:{created.key.id}")
+    response = current_app.make_response(render_template(
+        "admin_api/keys.html", keys=apikeys.list_keys(db), failures=failures_by_survey(db),
+        scopes=API_SCOPES, errors={}, values={}, created=created))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/api/<id:key_id>/revoke")

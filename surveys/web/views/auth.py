@@ -70,12 +70,20 @@ LOCAL_OFF = ("Password sign-in is switched off here: sign in with your company a
 ENROL_ENDPOINTS = {"auth.two_factor", "auth.logout", "auth.index", "static"}
 
 
+def home() -> str:
+    """Where an account lands: HR and admins on the culture overview, managers on their
+    incidents."""
+    if current_user.is_authenticated and current_user.role in ("hr", "admin"):
+        return url_for("hr.overview")
+    return url_for("results.incidents")
+
+
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("results.incidents")
+    return home()
 
 
 def _box() -> service.SecretBox:
@@ -126,7 +134,7 @@ def _require_enrolment():
 @public
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("results.incidents"))
+        return redirect(home())
     email = ""
     if not settings().local_login:
         if request.method == "POST":
@@ -251,7 +259,7 @@ def sso_start():
         return render_template("errors/error.html", status=404, title="Not found",
                                message="Single sign-on is not set up here."), 404
     if current_user.is_authenticated:
-        return redirect(url_for("results.incidents"))
+        return redirect(home())
     next_url = request.args.get("next")
     if next_url:
         session[SSO_NEXT] = _safe_next(next_url)
@@ -300,7 +308,7 @@ def sso_callback():
 @public
 def index():
     if current_user.is_authenticated:
-        return redirect(url_for("results.incidents"))
+        return redirect(home())
     return render_template("index.html")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from surveys.db import get_session
@@ -59,6 +59,20 @@ def learning(incident_id: int):
     return redirect(url_for("results.incident", incident_id=incident_id))
 
 
+@bp.get("/incidents/<id:incident_id>/close/confirm")
+@roles_required(*RESULT_ROLES)
+def close_confirm(incident_id: int):
+    """The confirm step before closing early: what will happen, from what the incident page
+    already shows (invited, the minimum, whether it was reached; never a running count)."""
+    db = get_session()
+    survey = results.survey_for_incident(db, current_user, incident_id)
+    if not survey.is_open:
+        flash("Only an open survey can be closed.", "info")
+        return redirect(url_for("results.incident", incident_id=incident_id))
+    result = results.survey_results(db, survey, pool_grain=settings().pool_period)
+    return render_template("results/close.html", incident=survey.incident, result=result)
+
+
 @bp.post("/incidents/<id:incident_id>/close")
 @roles_required(*RESULT_ROLES)
 @audited("survey.close", target="incident:{incident_id}")
@@ -68,6 +82,9 @@ def close(incident_id: int):
     if survey.is_closed:
         flash("This survey is already closed.", "info")
         return redirect(url_for("results.incident", incident_id=incident_id))
+    if request.form.get("confirm") != "yes":
+        g.audit_guard = (False, "not confirmed")
+        return redirect(url_for("results.close_confirm", incident_id=incident_id))
     try:
         lifecycle.close_survey(db, survey.id, now())
     except Conflict as exc:
@@ -85,10 +102,13 @@ def _team_choices(db):
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @roles_required(*RESULT_ROLES)
 def new_incident():
+    """Add an incident. Every problem is found in one pass and named by its field; an
+    address on no roster is added only when the manager ticks the box that says so."""
     db = get_session()
     teams = _team_choices(db)
     values = request.form if request.method == "POST" else {}
     errors: dict[str, str] = {}
+    unknown: list[str] = []
     if request.method == "POST":
         slug = request.form.get("team", "")
         if slug and slug not in {t.slug for t in teams}:
@@ -97,13 +117,25 @@ def new_incident():
         participants = [p for p in request.form.get("participants", "").replace(",", "\n")
                         .splitlines() if p.strip()]
         roles = _parse_roles(request.form.get("roles", ""), errors)
+        data = lifecycle.NewIncident(
+            team=slug, title=request.form.get("title", "")[:500],
+            kind=request.form.get("kind", ""), severity=request.form.get("severity", ""),
+            closed_at=closed_at or now(), participants=participants, roles=roles,
+        )
+        try:
+            lifecycle.validate_incident(db, data, now())
+        except InvalidInput as exc:
+            for name, message in _participant_errors(exc.fields, participants).items():
+                errors.setdefault(name, message)
+        unknown = lifecycle.unknown_emails(db, participants) if "participants" not in errors \
+            else []
+        db.rollback()
+        if unknown and request.form.get("add_unknown") != "yes":
+            errors["participants"] = (
+                f"{len(unknown)} address{'es are' if len(unknown) > 1 else ' is'} on no "
+                f"roster: {', '.join(unknown[:10])}{' …' if len(unknown) > 10 else ''}. "
+                "Correct them, or tick the box below to add them to the team's roster.")
         if not errors:
-            data = lifecycle.NewIncident(
-                team=slug, title=request.form.get("title", "")[:500],
-                kind=request.form.get("kind", ""), severity=request.form.get("severity", ""),
-                closed_at=closed_at, participants=participants,  # type: ignore[arg-type]
-                roles=roles,
-            )
             try:
                 intake = lifecycle.intake_incident(db, data, settings(), token_box(), now())
                 survey = intake.survey
@@ -112,16 +144,31 @@ def new_incident():
                 errors = _participant_errors(exc.fields, participants)
             else:
                 record("incident.add", target=f"incident:{survey.incident_id}")
-                flash("Incident added. Its survey opens "
-                      f"{survey.opens_at:%d %b %Y %H:%M} UTC.", "info")
-                skipped = [p.email for p in intake.participants if p.status == "not_invited"]
-                if skipped:
-                    flash("Not invited, to spare them survey fatigue or because they opted "
-                          "out: " + ", ".join(skipped), "info")
+                _flash_intake(intake)
                 return redirect(url_for("results.incident", incident_id=survey.incident_id))
     status = 400 if errors else 200
     return render_template("results/new_incident.html", teams=teams, kinds=INCIDENT_KINDS,
-                           severities=SEVERITIES, errors=errors, values=values), status
+                           severities=SEVERITIES, errors=errors, values=values,
+                           unknown=unknown, min_group=settings().min_group), status
+
+
+def _flash_intake(intake: lifecycle.IntakeResult) -> None:
+    """Say what happened: how many were invited, when it opens, who was not invited and
+    why, and what a survey below the minimum means."""
+    survey = intake.survey
+    invited = [p for p in intake.participants if p.status == "invited"]
+    flash(f"Incident added. {len(invited)} "
+          f"{'person' if len(invited) == 1 else 'people'} invited; its survey opens "
+          f"{survey.opens_at:%d %b %Y %H:%M} UTC.", "info")
+    skipped = [p.email for p in intake.participants if p.status == "not_invited"]
+    if skipped:
+        flash("Not invited, to spare them survey fatigue or because they opted "
+              "out: " + ", ".join(skipped), "info")
+    if len(invited) < survey.min_group:
+        flash(f"Fewer people were invited than the minimum of {survey.min_group}, so this "
+              "incident's results can never be shown on their own. Its answers still count: "
+              "they are pooled with the team's other incidents of the period, and shown once "
+              "the pool has enough people.", "warning")
 
 
 def _participant_errors(fields: dict[str, str], participants: list[str]) -> dict[str, str]:
