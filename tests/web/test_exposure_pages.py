@@ -48,7 +48,8 @@ def test_form_takes_roles_and_explains_bad_ones(client, db):
     manager = Manager(client)
     manager.login("manager@example.org")
     form = {"team": "payments", "title": "Queue", "kind": "data", "severity": "sev2",
-            "closed_at": "2026-11-19T10:00", "participants": "a@example.org\nb@example.org"}
+            "closed_at": "2026-11-19T10:00", "participants": "a@example.org\nb@example.org",
+            "add_unknown": "yes"}  # neither is on a roster yet: added on purpose
     bad = manager.post("/incidents/new", {**form, "roles": "a@example.org: chief\n"
                                                            "c@example.org: commander"})
     assert bad.status_code == 400
