@@ -65,11 +65,25 @@ _NO_ANSWERS = dict.fromkeys(items.ANSWER_IDS)
 
 
 def find_ballot(session: Session, token_hash: str) -> BallotView:
-    """The survey a token hash belongs to; ``TokenUnknown`` when there is none."""
-    row = session.connection().execute(_FIND, {"token_hash": token_hash}).first()
+    """The survey a token hash belongs to; ``TokenUnknown`` when there is none.
+
+    One statement, so on PostgreSQL it runs outside a transaction when the session has none
+    yet: no BEGIN and ROLLBACK round trips around it (the form page's only query). SQLite
+    keeps its (in-process, nearly free) deferred BEGIN.
+    """
+    row = _read_connection(session).execute(_FIND, {"token_hash": token_hash}).first()
     if row is None:
         raise TokenUnknown()
     return BallotView(row[0], row[1], bool(row[2]), tuple(row[3].split()), row[4], row[5])
+
+
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def _read_connection(session: Session):
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        return session.connection(execution_options=_AUTOCOMMIT)
+    return session.connection()
 
 
 def survey_for_form(session: Session, survey_id: int) -> Survey:
