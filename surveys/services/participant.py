@@ -60,6 +60,22 @@ _SPEND = (update(Ballot)
                  Ballot.survey_id == bindparam("b_survey"), Ballot.spent.is_(False))
           .values(spent=True))
 _STAGE_ANSWER = insert(StagedAnswer)
+
+
+def _spend_and_stage_statement():
+    """PostgreSQL: spend the ballot and stage the answers in one statement (one round trip
+    instead of two). The answers are inserted from the conditional UPDATE's RETURNING, so
+    a ballot that was already spent inserts nothing: the row it returns (or none) decides,
+    as the UPDATE's row count does on SQLite."""
+    spent = _SPEND.returning(Ballot.survey_id).cte("spent")
+    columns = list(StagedAnswer.__table__.columns)
+    values = select(*[spent.c.survey_id if c.name == "survey_id" else
+                      bindparam(c.name, type_=c.type) for c in columns])
+    return (insert(StagedAnswer).from_select([c.name for c in columns], values)
+            .add_cte(spent, nest_here=True).returning(StagedAnswer.survey_id))
+
+
+_SPEND_AND_STAGE = _spend_and_stage_statement()
 _STAGE_COMMENT = insert(StagedComment)
 _NO_ANSWERS = dict.fromkeys(items.ANSWER_IDS)
 
@@ -199,13 +215,18 @@ def _lock_open_survey(session: Session, token_hash: str) -> tuple[int, tuple[str
 def _spend_and_stage(session: Session, token_hash: str, survey_id: int,
                      submission: Submission) -> None:
     connection = session.connection()
-    spent = connection.execute(_SPEND, {"b_hash": token_hash, "b_survey": survey_id})
-    if spent.rowcount != 1:
+    ballot = {"b_hash": token_hash, "b_survey": survey_id}
+    answer = {**_NO_ANSWERS, **submission.answers, "id": random_id(),
+              "involvement": submission.involvement}
+    if connection.dialect.name == "postgresql":
+        stored = len(connection.execute(_SPEND_AND_STAGE, {**ballot, **answer}).all())
+    else:  # SQLite has no UPDATE in a WITH clause; both run in-process anyway
+        stored = connection.execute(_SPEND, ballot).rowcount
+        if stored == 1:
+            connection.execute(_STAGE_ANSWER, {**answer, "survey_id": survey_id})
+    if stored != 1:
         session.rollback()
         raise TokenSpent()
-    connection.execute(_STAGE_ANSWER, {
-        **_NO_ANSWERS, **submission.answers, "id": random_id(), "survey_id": survey_id,
-        "involvement": submission.involvement})
     if submission.comment:
         connection.execute(_STAGE_COMMENT, {"id": random_id(), "survey_id": survey_id,
                                             "body": submission.comment})
