@@ -61,6 +61,13 @@ def _instrument(app, counts: Counts) -> None:
     event.listen(engine, "commit", lambda _c: counts.hit("commits"))
     event.listen(engine, "rollback", lambda _c: counts.hit("rollbacks"))
     event.listen(engine.pool, "checkout", lambda *_a: counts.hit("pool checkouts"))
+    ping = engine.dialect.do_ping
+
+    def counted_ping(connection):
+        counts.hit("pings")
+        return ping(connection)
+
+    engine.dialect.do_ping = counted_ping
     try:
         import redis.connection
 
@@ -163,14 +170,23 @@ def _report(backend: str, n_plain: int, n_prof: int, cpu: dict[str, float], coun
     out.write(f"CPU per participant (unprofiled, this process): {total:.2f} ms\n\n")
     out.write(f"{'step':8} {'cpu ms':>7} {'calls':>7} " +
               " ".join(f"{k:>8}" for k in ("sql", "commits", "rollback", "checkout",
-                                               "redis")) + "\n")
+                                               "pings", "redis")) + "\n")
     for step in STEPS:
         stats = pstats.Stats(profilers[step])
         calls = stats.total_calls / n_prof
         c = counts.by_step[step]
         out.write(f"{step:8} {cpu[step] / n_plain * 1000:7.2f} {calls:7.0f} " + " ".join(
             f"{c[k] / n_prof:8.2f}" for k in ("sql statements", "commits", "rollbacks",
-                                              "pool checkouts", "redis round trips")) + "\n")
+                                              "pool checkouts", "pings",
+                                              "redis round trips")) + "\n")
+    out.write("\nOwn time by package, share of each step (profiled):\n")
+    shares = {step: _by_package(profilers[step]) for step in STEPS}
+    names = sorted({p for step in STEPS for p in shares[step]},
+                   key=lambda p: -sum(shares[s].get(p, 0) for s in STEPS))
+    out.write(f"{'package':22}" + "".join(f"{s:>9}" for s in STEPS) + "\n")
+    for package in names[:16]:
+        out.write(f"{package:22}" + "".join(f"{shares[s].get(package, 0):8.0%} "
+                                              for s in STEPS) + "\n")
     for step in STEPS:
         out.write(f"\n-- {step}: SQL statements per request\n")
         for sql, k in counts.statements[step].most_common(8):
@@ -184,6 +200,27 @@ def _report(backend: str, n_plain: int, n_prof: int, cpu: dict[str, float], coun
             out.write(f"-- {step}: by {sort} (totals over {n_prof} requests)\n")
             out.write("\n".join(lines[start:]) + "\n")
     return out.getvalue()
+
+
+def _package(filename: str) -> str:
+    if filename.startswith("~") or filename.startswith("<"):
+        return "builtins (C)"
+    parts = Path(filename).parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].split(".")[0]
+    for root in ("surveys", "analysis", "bench", "tests"):
+        if root in parts:
+            return root
+    return "python stdlib"
+
+
+def _by_package(profiler: cProfile.Profile) -> dict[str, float]:
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    own: Counter = Counter()
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.items():
+        own[_package(filename)] += tottime
+    total = sum(own.values()) or 1.0
+    return {k: v / total for k, v in own.items()}
 
 
 if __name__ == "__main__":
