@@ -63,7 +63,7 @@ def compare(backend: str, names: list[str]) -> None:
         with ExitStack() as stack:
             started = {name: stack.enter_context(servers.gunicorn(
                 {**env, **setting(name)}, folder / f"{name}.log")) for name in names}
-            for name, (_process, port) in started.items():  # warm up
+            for _process, port in started.values():  # warm up
                 batch, tokens = tokens[:30], tokens[30:]
                 participants.run(participants.closed_loop(HOST, port, batch, 8))
             for repeat in range(RUNS):
