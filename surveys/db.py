@@ -24,14 +24,17 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url`` with the pragmas the anonymity model relies on."""
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """Create an engine for ``url`` with the pragmas the anonymity model relies on;
+    ``pool_size`` connections are kept (one per serving thread: ``AFTERCARE_DB_POOL_SIZE``,
+    which gunicorn.conf.py sets from its thread count)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S,
-                                                  "check_same_thread": False})
+        engine = create_engine(url, pool_size=pool_size,
+                               connect_args={"timeout": BUSY_TIMEOUT_S,
+                                             "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -41,7 +44,8 @@ def make_engine(url: str) -> Engine:
     # server restarted) is noticed before use and replaced (see _ping_when_idle).
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if parsed.get_backend_name() == (
         "postgresql") else {}
-    engine = create_engine(url, pool_timeout=CONNECT_TIMEOUT_S, connect_args=connect_args)
+    engine = create_engine(url, pool_size=pool_size, pool_timeout=CONNECT_TIMEOUT_S,
+                           connect_args=connect_args)
     _ping_when_idle(engine)
     return engine
 
@@ -163,7 +167,10 @@ def after_purge(engine: Engine, wait_ms: int = 2000,
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    from surveys.config import parse_pool_size
+
+    engine = make_engine(app.config["DATABASE_URL"],
+                         parse_pool_size(app.config.get("AFTERCARE_DB_POOL_SIZE")))
     app.extensions["aftercare.engine"] = engine
     app.extensions["aftercare.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
