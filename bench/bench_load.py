@@ -77,21 +77,38 @@ class Run:
         self.p99 = percentile(submits, 0.99)
         self.server_errors = sum(1 for f in flows for s in f.statuses if s >= 500)
         self.dropped = sum(1 for f in flows if f.error)
+        self.server_cpu_ms = float("nan")  # CPU of the server per completed flow
+        self.client_cpu_ms = float("nan")  # CPU of the load generator per completed flow
 
     def line(self, label: str) -> str:
         return (f"  {label}: {self.thanked} submissions in {self.wall:.1f} s = "
                 f"{self.rate:.0f}/s, submit p50 {self.p50:.1f} ms p99 {self.p99:.1f} ms, "
-                f"5xx {self.server_errors}, dropped {self.dropped}")
+                f"5xx {self.server_errors}, dropped {self.dropped}; CPU per flow: server "
+                f"{self.server_cpu_ms:.2f} ms, load generator {self.client_cpu_ms:.2f} ms")
 
 
-def anchor_run(port: int, n: int) -> Run:
+def measured(server: servers.Process, coroutine, anchor: bool = False) -> Run:
+    """Play ``coroutine`` (a closed or open loop) against ``server``; the run's figures
+    with the CPU time the server and the load generator spent per completed flow (CPU time
+    is what two shared cores run out of; it varies far less with other work on the machine
+    than rates do)."""
+    server_before, client_before = server.cpu_seconds(), time.process_time()
+    flows, wall = participants.run(coroutine)
+    server_cpu, client_cpu = (server.cpu_seconds() - server_before,
+                              time.process_time() - client_before)
+    run = Run(flows, wall)
+    if anchor:  # a flow counts when its POST got its 303
+        run.thanked, run.rate = run.submitted, run.submitted / wall
+    done = max(run.thanked, 1)
+    run.server_cpu_ms, run.client_cpu_ms = server_cpu / done * 1000, client_cpu / done * 1000
+    return run
+
+
+def anchor_run(server: servers.Process, port: int, n: int) -> Run:
     """The anchor's three requests per flow; a flow counts when its POST got its 303."""
     tokens = [participants.random_token() for _ in range(n)]
-    flows, wall = participants.run(participants.closed_loop(HOST, port, tokens, CONCURRENCY,
-                                                       seed=9, follow=False))
-    run = Run(flows, wall)
-    run.thanked, run.rate = run.submitted, run.submitted / wall
-    return run
+    return measured(server, participants.closed_loop(HOST, port, tokens, CONCURRENCY, seed=9,
+                                                     follow=False), anchor=True)
 
 
 def _redis_reachable() -> bool:
@@ -183,22 +200,22 @@ def _measure(backend: str, url: str, secret: str, extra: dict[str, str],
     app_runs: list[Run] = []
     anchor_runs: list[Run] = []
     every: list[Run] = []
-    with servers.gunicorn(env, folder / f"{backend}-app.log") as (_app, port), \
+    with servers.gunicorn(env, folder / f"{backend}-app.log") as (app, port), \
             servers.gunicorn(anchor_env, folder / f"{backend}-anchor.log",
-                             app="bench.anchor:create_app()") as (_anchor, anchor_port):
+                             app="bench.anchor:create_app()") as (anchor_server, anchor_port):
         every.append(Run(*participants.run(participants.closed_loop(HOST, port, warm, 8))))
-        anchor_run(anchor_port, 100)
+        anchor_run(anchor_server, anchor_port, 100)
         for repeat in range(REPEATS):
             batch, tokens = tokens[:LINKS], tokens[LINKS:]
-            run = Run(*participants.run(participants.closed_loop(HOST, port, batch, CONCURRENCY,
-                                                            seed=repeat)))
+            run = measured(app, participants.closed_loop(HOST, port, batch, CONCURRENCY,
+                                                         seed=repeat))
             app_runs.append(run)
             print(run.line(f"{backend} app, run {repeat + 1}"), flush=True)
-            anchor = anchor_run(anchor_port, LINKS)
+            anchor = anchor_run(anchor_server, anchor_port, LINKS)
             anchor_runs.append(anchor)
             print(anchor.line(f"anchor, run {repeat + 1}"), flush=True)
         batch, tokens = tokens[:open_n], tokens[open_n:]
-        open_run = Run(*participants.run(participants.open_loop(HOST, port, batch, OPEN_RATE)))
+        open_run = measured(app, participants.open_loop(HOST, port, batch, OPEN_RATE))
         print(open_run.line(f"{backend} open loop at {OPEN_RATE:.0f}/s"), flush=True)
         batch, tokens = tokens[:LINKS], tokens[LINKS:]
         replays = [f.replay for f in app_runs[0].flows if f.submitted and f.replay][:200]
@@ -221,12 +238,18 @@ def _measure(backend: str, url: str, secret: str, extra: dict[str, str],
     anchor_rate = statistics.median(r.rate for r in anchor_runs)
     p50 = statistics.median(r.p50 for r in app_runs)
     p99 = statistics.median(r.p99 for r in app_runs)
+    cpu = statistics.median(r.server_cpu_ms for r in app_runs)
+    anchor_cpu = statistics.median(r.server_cpu_ms for r in anchor_runs)
+    client_cpu = statistics.median(r.client_cpu_ms for r in app_runs)
     errors = sum(r.server_errors for r in [*app_runs, open_run, flood_run])
     hostile_errors = sum(1 for _, code in hostile if code >= 500)
     name = f"load_{backend}"
     return [
         Result(f"{name}_submissions_per_s", rate, "submissions/s", anchor_rate,
                rate / anchor_rate, "ratio >= 0.5 (against the three-request anchor)"),
+        Result(f"{name}_server_cpu_per_submission", cpu, "ms", anchor_cpu, cpu / anchor_cpu,
+               f"reported (CPU of the gunicorn workers per completed flow; baseline: the "
+               f"anchor's; the load generator used {client_cpu:.1f} ms per app flow)"),
         Result(f"{name}_submit_p50", p50, "ms", anchor_rate, p50 / 1000 * anchor_rate,
                f"reported (closed loop, {CONCURRENCY} participants)"),
         Result(f"{name}_submit_p99", p99, "ms", anchor_rate, p99 / 1000 * anchor_rate,

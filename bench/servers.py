@@ -70,6 +70,23 @@ class Process:
             return []
         return [int(p) for p in raw.split()]
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by this process and its children, the ones
+        still running (gunicorn's workers) and the ones it has reaped."""
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def stat(pid: int, fields: slice) -> float:
+            try:
+                raw = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                return 0.0
+            values = raw.rsplit(")", 1)[1].split()  # fields from the 3rd on
+            return sum(int(v) for v in values[fields]) / tick
+
+        # utime, stime (fields 14, 15) and cutime, cstime (16, 17) of the process itself
+        return stat(self.pid, slice(11, 15)) + sum(stat(c, slice(11, 13))
+                                                   for c in self.children())
+
     def stop(self, timeout: float = 30.0) -> int | None:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)

@@ -66,6 +66,16 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+def parse_pool_size(raw: str | int | None) -> int:
+    """AFTERCARE_DB_POOL_SIZE: database connections kept per process (default 5)."""
+    if raw in (None, ""):
+        return 5
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise ConfigError(f"AFTERCARE_DB_POOL_SIZE={raw!r}: a whole number from 1 to 100")
+    return int(text)
+
+
 def parse_flag(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value not in _TRUE | _FALSE:
@@ -386,6 +396,7 @@ ENV_KEYS = (
     "AFTERCARE_SLACK_TOKEN",
     "AFTERCARE_SLACK_API_URL",
     "RATELIMIT_ENABLED",
+    "AFTERCARE_DB_POOL_SIZE",
 )
 # Names an earlier version read, still read when the new name is not set (docs/operations.md).
 RENAMED_ENV_KEYS = {

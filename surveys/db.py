@@ -10,6 +10,7 @@ while a writer works. PostgreSQL is used as it comes.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,31 +18,73 @@ from pathlib import Path
 from flask import Flask, g
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url`` with the pragmas the anonymity model relies on."""
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """Create an engine for ``url`` with the pragmas the anonymity model relies on;
+    ``pool_size`` connections are kept (one per serving thread: ``AFTERCARE_DB_POOL_SIZE``,
+    which gunicorn.conf.py sets from its thread count)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S,
-                                                  "check_same_thread": False})
+        engine = create_engine(url, pool_size=pool_size,
+                               connect_args={"timeout": BUSY_TIMEOUT_S,
+                                             "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
-    # A dead connection (the server restarted) is noticed before use and replaced; a server
-    # that is down refuses within CONNECT_TIMEOUT_S, so a request fails fast with a 503
-    # instead of hanging until the web server's timeout.
+    # A server that is down refuses within CONNECT_TIMEOUT_S, so a request fails fast with a
+    # 503 instead of hanging until the web server's timeout; a dead pooled connection (the
+    # server restarted) is noticed before use and replaced (see _ping_when_idle).
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if parsed.get_backend_name() == (
         "postgresql") else {}
-    return create_engine(url, pool_pre_ping=True, pool_timeout=CONNECT_TIMEOUT_S,
-                         connect_args=connect_args)
+    engine = create_engine(url, pool_size=pool_size, pool_timeout=CONNECT_TIMEOUT_S,
+                           connect_args=connect_args)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection unused for this long is pinged before use.
+PING_AFTER_IDLE_S = 1.0
+_LAST_USED = "aftercare_last_used"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use (a ``SELECT 1``, replacing it if the server has
+    gone away), unless it was in use less than ``PING_AFTER_IDLE_S`` ago.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip for every
+    request, a fifth of a participant's on PostgreSQL. Under load a connection is back in
+    use within milliseconds and was just seen working, so it goes unpinged; a connection
+    that has waited (where a restart or failover usually hides) is pinged as before. If the
+    server goes away in the very second after a connection's last use, the request on it
+    fails with a 503 as any request during the outage does, and SQLAlchemy then replaces
+    every connection of the pool.
+    """
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _just_used(_dbapi_connection, record):
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy):
+        last = record.info.get(_LAST_USED)
+        if last is not None and time.monotonic() - last < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                record.info.pop(_LAST_USED, None)
+                raise DisconnectionError() from exc  # the pool connects afresh
+            raise
 
 
 # How long a writer waits for SQLite's write lock, and a connection for PostgreSQL: both
@@ -124,7 +167,10 @@ def after_purge(engine: Engine, wait_ms: int = 2000,
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    from surveys.config import parse_pool_size
+
+    engine = make_engine(app.config["DATABASE_URL"],
+                         parse_pool_size(app.config.get("AFTERCARE_DB_POOL_SIZE")))
     app.extensions["aftercare.engine"] = engine
     app.extensions["aftercare.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from surveys.config import ConfigError, parse_duration, parse_min_group
+from surveys.config import ConfigError, parse_duration, parse_min_group, parse_pool_size
 from surveys.tokens import TokenBox, hash_token, looks_like_token, new_token
 
 
@@ -57,3 +57,11 @@ def test_renamed_settings_are_still_read_under_their_old_names():
     assert old == {"AFTERCARE_SURVEY_LIMIT": "3", "AFTERCARE_SURVEY_LIMIT_WINDOW": "14d"}
     both = from_environment({"AFTERCARE_MAX_PULSES": "3", "AFTERCARE_SURVEY_LIMIT": "4"})
     assert both == {"AFTERCARE_SURVEY_LIMIT": "4"}  # the new name wins
+
+
+def test_pool_size_defaults_to_five_and_names_the_variable_when_bad():
+    assert parse_pool_size(None) == 5 and parse_pool_size("") == 5
+    assert parse_pool_size("8") == 8
+    for bad in ("0", "many", "-3", "101"):
+        with pytest.raises(ConfigError, match="AFTERCARE_DB_POOL_SIZE"):
+            parse_pool_size(bad)

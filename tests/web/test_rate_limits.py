@@ -12,7 +12,7 @@ from support import ANSWERS, NOW, PASSWORD, Participant, csrf_from, open_survey
 from support.app import make_app
 from surveys import db as dbmod
 from surveys.services import lifecycle
-from surveys.web.limits import LIMIT_DEFAULTS
+from surveys.web.limits import LIMIT_DEFAULTS, MEMORY_STORAGE, SweptMemoryStorage
 
 pytestmark = pytest.mark.usefixtures("org")
 
@@ -145,7 +145,32 @@ def test_limits_can_be_switched_off_for_load_tests(tmp_path):
 
 
 def test_limiter_uses_memory_without_redis(app):
-    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert app.config["RATELIMIT_STORAGE_URI"] == MEMORY_STORAGE
+    assert isinstance(app.extensions["aftercare.limiter"].storage, SweptMemoryStorage)
+
+
+def test_memory_store_sweeps_in_the_background_not_after_every_hit():
+    """The library's store started a thread after every hit, and each walked every address
+    of the last hour; ours sweeps at most once a second, and limits count the same."""
+    import threading
+    import time
+
+    from limits import parse
+    from limits.strategies import MovingWindowRateLimiter
+
+    store = SweptMemoryStorage("aftercare-memory://")
+    store.SWEEP_EVERY_S = 0.05
+    limiter = MovingWindowRateLimiter(store)
+    per_second = parse("3/second")
+    started = threading.active_count()
+    hits = [limiter.hit(per_second, f"10.0.0.{i % 50}", "arrive") for i in range(200)]
+    assert threading.active_count() <= started + 2  # not one thread per hit
+    assert hits.count(False) == 50  # four hits per address, the fourth refused
+    assert limiter.hit(per_second, "10.0.0.1", "arrive") is False
+    time.sleep(1.1)  # the window has passed: allowed again, and the old entries swept
+    assert limiter.hit(per_second, "10.0.0.1", "arrive") is True
+    time.sleep(0.2)
+    assert sum(len(entries) for entries in store.events.values()) == 1
 
 
 # --- Redis: limits shared between processes ---------------------------------------------------

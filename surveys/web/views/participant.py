@@ -11,7 +11,7 @@ with valid links behind one address are never locked out by someone else's misse
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
 from analysis import items
@@ -143,4 +143,15 @@ def submit():
 
 @bp.get("/s/thanks")
 def thanks():
-    return render_template("participant/thanks.html")
+    # The same page for every participant but one offered a check-in (or with an account
+    # session or flashed messages): rendered once per process. Rendering it also made
+    # Flask-Login mark the session and write the cookie again, for nothing.
+    if ("_user_id" in session or "_flashes" in session
+            or (current_app.config.get("AFTERCARE_SUPPORT_CONTACT")
+                and session.get(checkin.SESSION_KEY))):
+        return render_template("participant/thanks.html")
+    cache = current_app.extensions.setdefault("aftercare.thanks_page", {})
+    page = cache.get("page")
+    if page is None:
+        page = cache["page"] = render_template("participant/thanks.html")
+    return page
