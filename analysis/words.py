@@ -10,6 +10,10 @@ from __future__ import annotations
 from analysis import items
 
 ACTIONS: dict[str, str] = {
+    "action.form": "Opened the form for an action from a flag",
+    "action.record": "Recorded an action from a flag",
+    "action.status": "Changed an action's status",
+    "action.status.form": "Sent a change of an action's status",
     "admin.apikey.create": "Created an API key",
     "admin.apikey.revoke": "Revoked an API key",
     "admin.delivery.set": "Changed how invitations go out",
@@ -53,6 +57,7 @@ DETAILS: dict[str, str] = {
     "still_open": "nothing shown: the survey was open",
     "below_minimum": "nothing shown: too few answers",
     "no_responses": "nothing shown: no answers",
+    "small_team": "nothing shown: the team has fewer people than the minimum",
     "suppressed": "nothing shown: a cell was too small",
     "differencing": "nothing shown: it could be subtracted from another figure",
     "audit_limit": "nothing shown: too many looks at small figures",

@@ -315,8 +315,10 @@ def demo_command(reset: bool, no_mail: bool, months: int) -> None:
     config = settings()
     horizon = max(p.days_ago for p in plan(random.Random(0), real_now, months)) + 1
     planned = plan(rng, real_now, months)
+    story = demo_actions.Story(session, config, token_box(), real_now, rng)
     for number, incident in enumerate(planned):
         closed_at = real_now - timedelta(days=incident.days_ago)
+        story.catch_up(closed_at)  # roles, exposure and two-track incidents, in time
         # what the worker's tick would have decided by now: every period that has ended
         decisions.run(session, closed_at, config.min_group, config.pool_period)
         survey = _create(session, incident, roster, closed_at, rng)
@@ -328,8 +330,7 @@ def demo_command(reset: bool, no_mail: bool, months: int) -> None:
                                      survey, ["+44 20 7946 0000"])
         lifecycle.close_survey(session, survey.id, survey.closes_at)
     demo_extras.add_learning_outcomes(session, accounts["hr"], rng)
-    demo_actions.add_story(session, config, token_box(), real_now, rng)
-    decisions.run(session, real_now, config.min_group, config.pool_period)
+    story.finish()
     # the open survey, as a manager adds it today: invitations go out, three people answer
     open_at = real_now - timedelta(days=OPEN_INCIDENT.days_ago, hours=2)
     survey = _create(session, OPEN_INCIDENT, roster, open_at, rng, now=real_now)  # opens now

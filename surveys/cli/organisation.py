@@ -63,25 +63,25 @@ def user_add(email: str, name: str, role: str, teams: tuple[str, ...], password:
 @click.argument("email")
 def user_deactivate(email: str) -> None:
     """Stop an account from signing in; its sessions end at once."""
-    try:
-        user = admin.set_active(session(), email, False)
-    except DomainError as exc:
-        raise fail(exc) from exc
-    audit.record(session(), actor=None, actor_label="command line",
-                 action="admin.user.deactivate", now=now(), target=f"user:{user.id}")
-    click.echo(f"Account {user.email} is deactivated.")
+    _set_active(email, False)
 
 
 @user_cli.command("reactivate")
 @click.argument("email")
 def user_reactivate(email: str) -> None:
+    _set_active(email, True)
+
+
+def _set_active(email: str, active: bool) -> None:
+    """The page's rule and audit action (``admin.user.deactivate`` / ``.reactivate``)."""
     try:
-        user = admin.set_active(session(), email, True)
+        user = admin.set_active(session(), email, active)
     except DomainError as exc:
         raise fail(exc) from exc
+    action = "reactivate" if active else "deactivate"
     audit.record(session(), actor=None, actor_label="command line",
-                 action="admin.user.reactivate", now=now(), target=f"user:{user.id}")
-    click.echo(f"Account {user.email} is active again.")
+                 action=f"admin.user.{action}", now=now(), target=f"user:{user.id}")
+    click.echo(f"Account {user.email} is {'active again' if active else 'deactivated'}.")
 
 
 @user_cli.command("reset-2fa")

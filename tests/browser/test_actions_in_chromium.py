@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from support import PASSWORD, build_org, totp_code
+from support import build_org, totp_code
 from support.actions import flagged_payments
 from support.app import make_app
-from support.browser import assert_accessible, serve
+from support.browser import assert_accessible, serve, sign_in
 from surveys import db as dbmod
 
 pytestmark = pytest.mark.browser
@@ -27,21 +27,11 @@ def actions_live(tmp_path):
         yield url
 
 
-def _sign_in(page, url, email, code=False):
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if code:
-        page.get_by_label("Code").fill(totp_code())
-        page.get_by_role("button").first.click()
-
-
 def test_team_page_action_form_and_overview_pass_axe(browser, actions_live):
     url = actions_live
     context = browser.new_context(bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "manager@example.org")
+    sign_in(page, url, "manager@example.org")
     page.goto(f"{url}/teams/payments?grain=month")
     expect(page.get_by_role("heading", name="Shared incident exposure by month")).to_be_visible()
     assert_accessible(page, "team page with exposure and actions")
@@ -62,7 +52,7 @@ def test_team_page_action_form_and_overview_pass_axe(browser, actions_live):
     context.close()
     context = browser.new_context(bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "hr@example.org", code=True)
+    sign_in(page, url, "hr@example.org", code=totp_code())
     page.goto(f"{url}/hr")
     expect(page.get_by_role("heading", name="Actions from flags, across teams")).to_be_visible()
     assert_accessible(page, "HR overview with actions")

@@ -7,25 +7,16 @@ import pytest
 from playwright.sync_api import expect
 
 from support import PASSWORD, totp_code
-from support.browser import DESKTOP, PHONE, assert_accessible, page_width, save_screenshot
+from support.browser import DESKTOP, PHONE, assert_accessible, page_width, save_screenshot, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in_admin(page, url):
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill("admin@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Code").fill(totp_code())
-    page.get_by_role("button").first.click()
 
 
 def test_admin_manages_accounts_and_keys_in_the_browser(browser, live):
     url, _tokens, _app = live
     context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     page = context.new_page()
-    _sign_in_admin(page, url)
+    sign_in(page, url, "admin@example.org", code=totp_code())
     page.get_by_role("link", name="Accounts").click()
     expect(page.get_by_role("heading", name="Accounts", exact=True).first).to_be_visible()
     page.get_by_role("button", name="Add the account").click()  # empty: every problem at once

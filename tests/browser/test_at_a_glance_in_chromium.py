@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from analysis import items
-from support import NOW, PASSWORD, build_org, decide_periods, open_survey, totp_code
+from support import NOW, build_org, decide_periods, open_survey, totp_code
 from support.app import make_app
 from support.browser import (
     DESKTOP,
@@ -18,6 +18,7 @@ from support.browser import (
     page_width,
     save_screenshot,
     serve,
+    sign_in,
 )
 from support.organisation import (
     AUG,
@@ -70,16 +71,6 @@ def glance_live(tmp_path):
         yield url, ids, tokens
 
 
-def _sign_in(page, url, email, code=False):
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if code:
-        page.get_by_label("Code").fill(totp_code())
-        page.get_by_role("button").first.click()
-
-
 def _order(page, *selectors: str) -> list[float]:
     return [page.locator(s).first.bounding_box()["y"] for s in selectors]
 
@@ -90,7 +81,7 @@ def test_incident_page_leads_with_headline_bars_practices_comments_then_flags(
     for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         context = browser.new_context(viewport=viewport, bypass_csp=True)
         page = context.new_page()
-        _sign_in(page, url, "manager@example.org")
+        sign_in(page, url, "manager@example.org")
         page.goto(f"{url}/incidents/{ids['released']}")
         headline = page.get_by_role("heading", name="Results from 6 of 7 people")
         expect(headline).to_be_visible()
@@ -133,7 +124,7 @@ def test_hr_overview_fits_a_phone_and_prints_its_tables(browser, glance_live):
     url, _ids, _tokens = glance_live
     context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "hr@example.org", code=True)  # a code works once: sign in once
+    sign_in(page, url, "hr@example.org", code=totp_code())  # a code works once: sign in once
     for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         page.goto(f"{url}/hr")
@@ -149,7 +140,7 @@ def test_closing_early_below_the_minimum_asks_first_and_says_what_happens(
     url, ids, _tokens = glance_live
     context = browser.new_context(viewport=PHONE, bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "manager@example.org")
+    sign_in(page, url, "manager@example.org")
     page.goto(f"{url}/incidents/{ids['open']}")
     page.get_by_role("link", name="Close the survey early…").click()
     expect(page.get_by_role("heading", name="Close the survey for “Still open” now?")) \
@@ -173,7 +164,7 @@ def test_new_incident_form_names_every_problem_at_once(browser, glance_live):
     url, _ids, _tokens = glance_live
     context = browser.new_context(viewport=PHONE, bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "manager@example.org")
+    sign_in(page, url, "manager@example.org")
     page.goto(f"{url}/incidents")
     assert page_width(page) <= PHONE["width"]  # the incident list fits a phone
     assert_accessible(page, "incident list (phone)")
@@ -238,7 +229,7 @@ def test_results_print_with_every_flags_evidence_and_no_navigation(browser, glan
     url, ids, _tokens = glance_live
     context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "manager@example.org")
+    sign_in(page, url, "manager@example.org")
     page.goto(f"{url}/incidents/{ids['released']}")
     page.emulate_media(media="print")
     expect(page.get_by_role("navigation", name="Main")).to_be_hidden()

@@ -9,7 +9,15 @@ import pytest
 from playwright.sync_api import expect
 
 from support.app import make_app
-from support.browser import DESKTOP, PHONE, assert_accessible, page_width, save_screenshot, serve
+from support.browser import (
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    page_width,
+    save_screenshot,
+    serve,
+    sign_in,
+)
 from surveys import db as dbmod
 from surveys.cli.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 
@@ -29,21 +37,11 @@ def demo_live(tmp_path_factory):
     dbmod.get_engine(app).dispose()
 
 
-def _sign_in(page, url, email, code=False):
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if code:
-        page.get_by_label("Code").fill(pyotp.TOTP(DEMO_TOTP_SECRET).now())
-        page.get_by_role("button").first.click()
-
-
 def test_a_manager_sees_payments_improving_and_platforms_social_cost(browser, demo_live):
     url, _links = demo_live
     context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "maria@example.org")
+    sign_in(page, url, "maria@example.org", DEMO_PASSWORD)
     page.goto(f"{url}/teams/payments")
     leadership = page.locator('.card[data-construct="leadership"]')
     expect(leadership).to_contain_text("favourable")
@@ -70,7 +68,7 @@ def test_hr_sees_the_gap_and_admins_the_bounced_invitation(browser, demo_live):
     url, links = demo_live
     context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "adam@example.org", code=True)
+    sign_in(page, url, "adam@example.org", DEMO_PASSWORD, pyotp.TOTP(DEMO_TOTP_SECRET).now())
     expect(page).to_have_url(f"{url}/hr")  # admins and HR land on the culture overview
     heat = page.locator("table.heatmap tbody tr")
     assert heat.count() >= 6

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from support import NOW, PASSWORD, build_org, decide_periods, open_survey, totp_code
+from support import NOW, build_org, decide_periods, open_survey, totp_code
 from support.app import make_app
-from support.browser import answer_every_question, assert_accessible, serve
+from support.browser import answer_every_question, assert_accessible, serve, sign_in
 from support.organisation import AUG, INVOLVEMENT, PAYMENTS_AUG, rows_from, run_survey, uniform
 from surveys import db as dbmod
 
@@ -34,21 +34,11 @@ def results_live(tmp_path):
         yield url, incident_id, tokens
 
 
-def _sign_in(page, url, email, code=False):
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if code:
-        page.get_by_label("Code").fill(totp_code())
-        page.get_by_role("button").first.click()
-
-
 def test_manager_results_and_team_pages_pass_axe(browser, results_live):
     url, incident_id, _tokens = results_live
     context = browser.new_context(bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "manager@example.org")
+    sign_in(page, url, "manager@example.org")
     page.goto(f"{url}/incidents/{incident_id}")
     expect(page.get_by_role("heading", name="Results from 6 of 7 people")).to_be_visible()
     assert_accessible(page, "incident results")
@@ -62,7 +52,7 @@ def test_hr_overview_passes_axe(browser, results_live):
     url, _incident_id, _tokens = results_live
     context = browser.new_context(bypass_csp=True)
     page = context.new_page()
-    _sign_in(page, url, "hr@example.org", code=True)
+    sign_in(page, url, "hr@example.org", code=totp_code())
     page.goto(f"{url}/hr")
     expect(page.get_by_role("heading", name="Teams by construct, 2026 Q3")).to_be_visible()
     assert_accessible(page, "HR overview")

@@ -11,6 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from werkzeug.serving import make_server
 
 from analysis import items
+from support import PASSWORD
 from surveys import db as dbmod
 
 _axe = Axe()
@@ -62,3 +63,15 @@ def save_screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), animations="disabled", caret="hide")
     return path
+
+
+def sign_in(page, url: str, email: str, password: str = PASSWORD,
+            code: str | None = None) -> None:
+    """Sign in through the login page; ``code`` is the second factor when the role needs one."""
+    page.goto(f"{url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    if code is not None:
+        page.get_by_label("Code").fill(code)
+        page.get_by_role("button").first.click()
