@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 AFTERCARE_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run serve worker test test-fast bench lint setup demo clean chromium oidc-provider
+.PHONY: run serve worker test test-fast bench lint setup demo clean chromium oidc-provider screenshots
 
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
 CHROMIUM ?= /usr/bin/chromium
@@ -76,6 +76,12 @@ test: $(STAMP) $(CHROMIUM) $(OIDC_PROVIDER)
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r surveys analysis app.py --severity-level medium
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Refresh docs/screenshots/ from the browser tests (an ordinary test run leaves them alone).
+screenshots: $(STAMP) $(CHROMIUM)
+	AFTERCARE_SCREENSHOTS=docs $(BIN)/python -m pytest -q -p no:cacheprovider -m browser \
+		tests/browser/test_at_a_glance_in_chromium.py tests/browser/test_admin_in_chromium.py \
+		tests/browser/test_demo_in_chromium.py
 
 # Everyday loop: skips the browser and slow tests.
 test-fast: $(STAMP) $(OIDC_PROVIDER)
