@@ -116,3 +116,12 @@ def org(db) -> Org:
     return build_org(db)
 
 
+@pytest.fixture
+def flag(db, settings, box):
+    """Payments' exposure flag (`support.actions.flagged_payments`) for the action tests,
+    with the session left clean."""
+    from support.actions import flagged_payments
+
+    ref = flagged_payments(db, settings, box)
+    db.rollback()
+    return ref

@@ -10,17 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from support import Manager
-from support.actions import flagged_payments
 from surveys.models import Action, AuditEvent
 
 pytestmark = pytest.mark.usefixtures("org")
 
-
-@pytest.fixture
-def flag(db, settings, box):
-    ref = flagged_payments(db, settings, box)
-    db.rollback()
-    return ref
 
 
 def form(ref, **changes):

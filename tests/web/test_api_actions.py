@@ -7,18 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from support.actions import flagged_payments
 from support.api import Api, conforms, error_of, make_key
 from surveys.models import Action, AuditEvent
 
 pytestmark = pytest.mark.usefixtures("org")
 
-
-@pytest.fixture
-def flag(db, settings, box):
-    ref = flagged_payments(db, settings, box)
-    db.rollback()
-    return ref
 
 
 def body(flag, **changes):
