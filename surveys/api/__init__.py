@@ -146,7 +146,8 @@ def create_incident():
         created=result.created, incident_id=result.incident.id, survey_id=result.survey.id,
         survey=survey_json(db, result.survey),
         participants=[schemas.ParticipantOutcome(email=p.email, status=p.status,
-                                                 reason=p.reason)
+                                                 reason=p.reason,
+                                                 added_to_roster=p.added_to_roster)
                       for p in result.participants])
     return jsonify(body.body()), 201 if result.created else 200
 

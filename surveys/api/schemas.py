@@ -272,6 +272,8 @@ class ParticipantOutcome(Response):
     email: str
     status: Literal["invited", "already_invited", "not_invited"]
     reason: Literal[NOT_INVITED_REASONS] | None  # type: ignore[valid-type]
+    added_to_roster: bool = Field(description="The address was on no roster: this request "
+                                              "added it to the team's (never silently)")
 
 
 class IncidentResult(Response):

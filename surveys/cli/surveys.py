@@ -34,12 +34,16 @@ def incident_add(team, title, kind, severity, closed_at, participants) -> None:
     data = lifecycle.NewIncident(team=team, title=title, kind=kind, severity=severity,
                                  closed_at=closed, participants=list(participants))
     try:
-        survey = lifecycle.create_incident(session(), data, settings(), token_box(), now())
+        intake = lifecycle.intake_incident(session(), data, settings(), token_box(), now())
     except DomainError as exc:
         raise fail(exc) from exc
+    survey = intake.survey
     click.echo(f"Incident {survey.incident_id} added; survey {survey.id} is {survey.status}, "
                f"opens {survey.opens_at:%Y-%m-%d %H:%M} UTC, closes "
                f"{survey.closes_at:%Y-%m-%d %H:%M} UTC.")
+    added = [p.email for p in intake.participants if p.added_to_roster]
+    if added:  # never silently: say who is now on the team's roster
+        click.echo(f"Added to the roster of {team} (on no roster before): {', '.join(added)}")
 
 
 @surveys_cli.command("tick")

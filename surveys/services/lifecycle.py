@@ -10,7 +10,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
@@ -78,11 +78,13 @@ NOT_INVITED_REASONS = ("survey_open", "survey_closed", "recently_surveyed", "opt
 @dataclass(frozen=True)
 class ParticipantOutcome:
     """What happened to one listed participant: ``invited`` (now), ``already_invited`` (by an
-    earlier request) or ``not_invited`` with a reason from ``NOT_INVITED_REASONS``."""
+    earlier request) or ``not_invited`` with a reason from ``NOT_INVITED_REASONS``; and
+    whether the address was new, so that nobody is added to a roster without it being said."""
 
     email: str
     status: str
     reason: str | None = None
+    added_to_roster: bool = False  # the address was on no roster: intake added it to the team's
 
 
 @dataclass(frozen=True)
@@ -211,19 +213,23 @@ def unknown_emails(session: Session, emails: Sequence[str]) -> list[str]:
     return [e for e in dict.fromkeys(wanted) if e not in known]
 
 
-def _people(session: Session, emails: Sequence[str], team: Team) -> list[Person]:
+def _people(session: Session, emails: Sequence[str], team: Team
+            ) -> tuple[list[Person], set[str]]:
+    """The people of ``emails``, and the addresses that were on no roster (added to
+    ``team``'s)."""
     existing = {
         p.email: p for p in session.scalars(select(Person).where(Person.email.in_(emails)))
     }
-    people = []
+    people, added = [], set()
     for email in emails:
         person = existing.get(email)
         if person is None:
             person = Person(email=email, name="", team_id=team.id)
             session.add(person)
+            added.add(email)
         people.append(person)
     session.flush()
-    return people
+    return people, added
 
 
 def reminder_time(opens_at: datetime, closes_at: datetime, on_weekends: bool) -> datetime:
@@ -346,7 +352,7 @@ def _add_participants(
     ``survey_limit_window`` of this one (either side) is not invited. Person rows are locked first
     (PostgreSQL) so that two incidents arriving together cannot both pass the count.
     """
-    people = _people(session, emails, team)
+    people, added = _people(session, emails, team)
     ids = sorted(p.id for p in people)
     if ids:  # lock in id order: concurrent intakes never deadlock
         session.execute(select(Person.id).where(Person.id.in_(ids)).order_by(Person.id)
@@ -381,7 +387,7 @@ def _add_participants(
             invited.add(person.id)
             outcomes.append(ParticipantOutcome(person.email, "invited"))
     session.flush()
-    return tuple(outcomes)
+    return tuple(replace(o, added_to_roster=o.email in added) for o in outcomes)
 
 
 def _record_roles(session: Session, incident_id: int, emails: Sequence[str],

@@ -36,7 +36,17 @@ def test_create_returns_201_with_ids_survey_and_outcomes(api, db):
     assert body["survey"]["invited"] == 6 and body["survey"]["min_group"] == 5
     assert body["survey"]["minimum_reached"] is False and body["survey"]["responses"] is None
     assert [p["status"] for p in body["participants"]] == ["invited"] * 6
+    assert not any(p["added_to_roster"] for p in body["participants"])  # all on the roster
     assert count(db, Ballot) == 6 and count(db, OutboxMessage) == 6
+
+
+def test_an_address_on_no_roster_is_added_and_said_so(api, db):
+    people = [f"payments{i}@example.org" for i in range(5)] + ["newcomer@example.org"]
+    body = api.post("/api/v1/incidents", incident(participants=people)).json
+    added = [p["email"] for p in body["participants"] if p["added_to_roster"]]
+    assert added == ["newcomer@example.org"]
+    again = api.post("/api/v1/incidents", incident(participants=people)).json
+    assert not any(p["added_to_roster"] for p in again["participants"])  # said once
 
 
 def test_repeat_returns_200_same_ids_and_invites_nobody_twice(api, db):
@@ -68,7 +78,7 @@ def test_late_participants_of_an_open_survey_are_not_invited_and_told_why(api, d
     again = api.post("/api/v1/incidents", incident(participants=people)).json
     late = [p for p in again["participants"] if p["email"] == "late@example.org"]
     assert late == [{"email": "late@example.org", "status": "not_invited",
-                     "reason": "survey_open"}]
+                     "reason": "survey_open", "added_to_roster": True}]
     # no lone invitation, no lone ballot: the batch created at open is untouched
     assert count(db, Invitation) == 6 and count(db, Ballot) == 6
     assert again["survey"]["invited"] == 6
@@ -80,7 +90,7 @@ def test_repeat_after_close_invites_nobody(api, db):
     again = api.post("/api/v1/incidents",
                      incident(participants=["new@example.org"])).json
     assert again["participants"] == [{"email": "new@example.org", "status": "not_invited",
-                                      "reason": "survey_closed"}]
+                                      "reason": "survey_closed", "added_to_roster": True}]
     assert count(db, Invitation) == 6
 
 
@@ -148,7 +158,8 @@ def test_opted_out_people_are_not_invited(api, db):
     db.commit()
     body = api.post("/api/v1/incidents", incident()).json
     assert body["participants"][0] == {"email": "payments0@example.org",
-                                       "status": "not_invited", "reason": "opted_out"}
+                                       "status": "not_invited", "reason": "opted_out",
+                                       "added_to_roster": False}
     assert body["survey"]["invited"] == 5
 
 

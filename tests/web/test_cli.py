@@ -51,6 +51,9 @@ def test_incident_tick_and_outbox_to_files(tmp_path, sqlite_url):
                                  "a@example.org", "--participant", "b@example.org"])
     assert result.exit_code == 0, result.output
     assert "scheduled" in result.output
+    # nobody was on a roster: the command says who it added, never silently
+    assert "Added to the roster of payments" in result.output
+    assert "a@example.org, b@example.org" in result.output
     bad = runner.invoke(args=["incident", "add", "payments", "X", "--closed-at", "soon",
                               "--participant", "a@example.org"])
     assert bad.exit_code != 0

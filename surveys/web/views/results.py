@@ -160,6 +160,9 @@ def _flash_intake(intake: lifecycle.IntakeResult) -> None:
     flash(f"Incident added. {len(invited)} "
           f"{'person' if len(invited) == 1 else 'people'} invited; its survey opens "
           f"{survey.opens_at:%d %b %Y %H:%M} UTC.", "info")
+    added = [p.email for p in intake.participants if p.added_to_roster]
+    if added:
+        flash("Added to the team's roster, as you asked: " + ", ".join(added), "info")
     skipped = [p.email for p in intake.participants if p.status == "not_invited"]
     if skipped:
         flash("Not invited, to spare them survey fatigue or because they opted "
