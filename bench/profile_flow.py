@@ -101,18 +101,22 @@ def _play(client, token: str, index: int, rng: random.Random, counts: Counts,
             cpu[name] += time.process_time() - started
             counts.step = "between"
 
-    reply = step("arrive", lambda: client.get(f"/s/{token}", headers=headers))
-    assert reply.status_code == 303, reply.status_code
-    reply = step("form", lambda: client.get("/s", headers=headers))
-    assert reply.status_code == 200, reply.status_code
+    reply = _expect(303, step("arrive", lambda: client.get(f"/s/{token}", headers=headers)))
+    reply = _expect(200, step("form", lambda: client.get("/s", headers=headers)))
     body = reply.get_data()
     data = participants.answers_for(body, rng)
     data["csrf_token"] = _CSRF.search(body.decode()).group(1)
-    reply = step("submit", lambda: client.post("/s", data=data, headers={
-        **headers, "Referer": "http://localhost/s"}))
-    assert reply.status_code == 303, (reply.status_code, reply.get_data()[:300])
-    reply = step("thanks", lambda: client.get(reply.headers["Location"], headers=headers))
-    assert reply.status_code == 200, reply.status_code
+    reply = _expect(303, step("submit", lambda: client.post("/s", data=data, headers={
+        **headers, "Referer": "http://localhost/s"})))
+    _expect(200, step("thanks", lambda: client.get(reply.headers["Location"], headers=headers)))
+
+
+def _expect(status: int, reply):
+    """The reply, or an error naming what came instead (a check that survives python -O)."""
+    if reply.status_code != status:
+        raise RuntimeError(f"expected {status}, got {reply.status_code}: "
+                           f"{reply.get_data()[:300]!r}")
+    return reply
 
 
 def profile(backend: str, n: int = 300) -> str:

@@ -33,6 +33,12 @@ AUTH_ERRORS = {
     "403": _error("The key lacks the scope this operation needs"),
 }
 
+BODY_ERRORS = {  # every operation that reads a JSON body (surveys.api._json_body, MAX_BODY)
+    "400": _error("The body is not valid JSON"),
+    "413": _error("The body is larger than 1 MiB"),
+    "415": _error("The body is not JSON"),
+}
+
 SIGNATURE_PARAMETERS = [
     {"name": "X-Aftercare-Timestamp", "in": "header", "required": False,
      "description": "Unix seconds when the request was signed; required with a signing key, "
@@ -89,11 +95,9 @@ def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
                     "201": _json("Created", _ref("IncidentResult")),
                     "200": _json("Seen before: the same ids; only new participants invited",
                                  _ref("IncidentResult")),
-                    "400": _error("The body is not valid JSON"),
+                    **BODY_ERRORS,
                     **AUTH_ERRORS,
                     "409": _error("The external_id belongs to another team's incident"),
-                    "413": _error("The body is larger than 1 MiB"),
-                    "415": _error("The body is not JSON"),
                     "422": _error("Invalid fields; each problem is named in fields"),
                 },
             }},
@@ -157,10 +161,8 @@ def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
                         "application/json": {"schema": _ref("NewAction")}}},
                     "responses": {
                         "201": _json("Recorded", _ref("ActionCreated")),
-                        "400": _error("The body is not valid JSON"),
+                        **BODY_ERRORS,
                         **AUTH_ERRORS,
-                        "413": _error("The body is larger than 1 MiB"),
-                        "415": _error("The body is not JSON"),
                         "422": _error("Invalid fields (no text, a past due date, a flag of "
                                       "another team, an owner that is not a role or a "
                                       "team); each problem is named in fields"),
@@ -177,10 +179,8 @@ def build_document(base_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
                 "responses": {
                     "200": _json("Findings with spans, categories and rewrites",
                                  _ref("ReviewReport")),
-                    "400": _error("The body is not valid JSON"),
+                    **BODY_ERRORS,
                     **AUTH_ERRORS,
-                    "413": _error("The body is larger than 1 MiB"),
-                    "415": _error("The body is not JSON"),
                     "422": _error("Invalid fields; each problem is named in fields"),
                     "503": _error("The check did not finish within its time budget; send "
                                   "the draft in parts"),

@@ -91,6 +91,17 @@ def _duration(value: object) -> object:
     return parse_duration("duration", value)
 
 
+def _iso_date(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise _problem("must be a date such as 2026-12-18")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _problem("must be a date such as 2026-12-18") from None
+
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -106,6 +117,8 @@ Duration = Annotated[timedelta, BeforeValidator(_duration),
 Email = Annotated[str, AfterValidator(_one_line),
                   WithJsonSchema({"type": "string", "format": "email",
                                   "maxLength": MAX_EMAIL})]
+Day = Annotated[date, BeforeValidator(_iso_date),
+                WithJsonSchema({"type": "string", "format": "date"})]
 Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str),
                       WithJsonSchema({"type": "string", "format": "date-time"})]
 NullableTimestamp = Annotated[datetime | None,
@@ -194,21 +207,6 @@ class Query(Request):
 
 class PeriodsQuery(Query):
     grain: Literal["month", "quarter"] = "month"
-
-
-Day = Annotated[date, BeforeValidator(lambda v: _iso_date(v)),
-                WithJsonSchema({"type": "string", "format": "date"})]
-
-
-def _iso_date(value: object) -> object:
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        raise _problem("must be a date such as 2026-12-18")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _problem("must be a date such as 2026-12-18") from None
 
 
 class NewAction(Request):

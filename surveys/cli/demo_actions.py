@@ -87,7 +87,7 @@ def _roles_on_demo_incidents(session: Session, roled: set[int], turn: int) -> in
         .join(Person, Person.id == IncidentParticipant.person_id)
         .join(Survey, Survey.incident_id == IncidentParticipant.incident_id)
         .join(Team, Team.id == Survey.team_id)
-        .where(IncidentParticipant.incident_id.not_in(roled) if roled else True)
+        .where(IncidentParticipant.incident_id.not_in(roled))
         .order_by(IncidentParticipant.incident_id, Person.id)).all()
     session.rollback()
     by_incident: dict[int, tuple[str, list[str]]] = {}
