@@ -79,12 +79,14 @@ class Run:
         self.dropped = sum(1 for f in flows if f.error)
         self.server_cpu_ms = float("nan")  # CPU of the server per completed flow
         self.client_cpu_ms = float("nan")  # CPU of the load generator per completed flow
+        self.services_cpu_ms = float("nan")  # CPU of PostgreSQL and Redis per completed flow
 
     def line(self, label: str) -> str:
         return (f"  {label}: {self.thanked} submissions in {self.wall:.1f} s = "
                 f"{self.rate:.0f}/s, submit p50 {self.p50:.1f} ms p99 {self.p99:.1f} ms, "
                 f"5xx {self.server_errors}, dropped {self.dropped}; CPU per flow: server "
-                f"{self.server_cpu_ms:.2f} ms, load generator {self.client_cpu_ms:.2f} ms")
+                f"{self.server_cpu_ms:.2f} ms, load generator {self.client_cpu_ms:.2f} ms, "
+                f"PostgreSQL and Redis {self.services_cpu_ms:.2f} ms")
 
 
 def measured(server: servers.Process, coroutine, anchor: bool = False) -> Run:
@@ -93,20 +95,27 @@ def measured(server: servers.Process, coroutine, anchor: bool = False) -> Run:
     is what two shared cores run out of; it varies far less with other work on the machine
     than rates do)."""
     server_before, client_before = server.cpu_seconds(), time.process_time()
+    services_before = servers.services_cpu_seconds()
     flows, wall = participants.run(coroutine)
     server_cpu, client_cpu = (server.cpu_seconds() - server_before,
                               time.process_time() - client_before)
+    services_cpu = servers.services_cpu_seconds() - services_before
     run = Run(flows, wall)
     if anchor:  # a flow counts when its POST got its 303
         run.thanked, run.rate = run.submitted, run.submitted / wall
     done = max(run.thanked, 1)
     run.server_cpu_ms, run.client_cpu_ms = server_cpu / done * 1000, client_cpu / done * 1000
+    run.services_cpu_ms = services_cpu / done * 1000
     return run
 
 
-def anchor_run(server: servers.Process, port: int, n: int) -> Run:
-    """The anchor's three requests per flow; a flow counts when its POST got its 303."""
+def anchor_run(server: servers.Process, port: int, n: int, rate: float | None = None) -> Run:
+    """The anchor's three requests per flow, closed loop (or open loop at ``rate``); a flow
+    counts when its POST got its 303."""
     tokens = [participants.random_token() for _ in range(n)]
+    if rate is not None:
+        return measured(server, participants.open_loop(HOST, port, tokens, rate, follow=False),
+                        anchor=True)
     return measured(server, participants.closed_loop(HOST, port, tokens, CONCURRENCY, seed=9,
                                                      follow=False), anchor=True)
 
@@ -188,7 +197,7 @@ def run_backend(backend: str, folder: Path) -> list[Result]:
 def _measure(backend: str, url: str, secret: str, extra: dict[str, str],
              folder: Path) -> list[Result]:
     open_n = int(OPEN_RATE * OPEN_SECONDS)
-    needed = 50 + REPEATS * LINKS + open_n + LINKS
+    needed = 50 + REPEATS * LINKS + 2 * open_n + LINKS
     started = time.perf_counter()
     tokens = links(url, secret, needed)
     print(f"  seeded {len(tokens)} links in {time.perf_counter() - started:.0f} s "
@@ -217,12 +226,21 @@ def _measure(backend: str, url: str, secret: str, extra: dict[str, str],
         batch, tokens = tokens[:open_n], tokens[open_n:]
         open_run = measured(app, participants.open_loop(HOST, port, batch, OPEN_RATE))
         print(open_run.line(f"{backend} open loop at {OPEN_RATE:.0f}/s"), flush=True)
+        # The same arrivals against the anchor: can this machine hold the rate at all?
+        anchor_open = anchor_run(anchor_server, anchor_port, open_n, rate=OPEN_RATE)
+        print(anchor_open.line(f"anchor open loop at {OPEN_RATE:.0f}/s"), flush=True)
+        # And at half of what the app served closed-loop: the latency of a server with room.
+        held_rate = round(statistics.median(r.rate for r in app_runs) / 2)
+        held_n = int(held_rate * OPEN_SECONDS)
+        batch, tokens = tokens[:held_n], tokens[held_n:]
+        held_run = measured(app, participants.open_loop(HOST, port, batch, held_rate))
+        print(held_run.line(f"{backend} open loop at {held_rate}/s"), flush=True)
         batch, tokens = tokens[:LINKS], tokens[LINKS:]
         replays = [f.replay for f in app_runs[0].flows if f.submitted and f.replay][:200]
         flood_run, hostile = participants.run(_with_flood(port, batch, replays))
         print(flood_run.line(f"{backend} app under a flood of {len(hostile)} hostile "
                              f"requests at {FLOOD_RATE:.0f}/s"), flush=True)
-    every += [*app_runs, open_run, flood_run]
+    every += [*app_runs, open_run, held_run, flood_run]
     submitted = sum(r.submitted for r in every)
     posted = sum(r.posted for r in every)
     staged, spent = _stored(url)
@@ -241,10 +259,17 @@ def _measure(backend: str, url: str, secret: str, extra: dict[str, str],
     cpu = statistics.median(r.server_cpu_ms for r in app_runs)
     anchor_cpu = statistics.median(r.server_cpu_ms for r in anchor_runs)
     client_cpu = statistics.median(r.client_cpu_ms for r in app_runs)
-    errors = sum(r.server_errors for r in [*app_runs, open_run, flood_run])
+    errors = sum(r.server_errors for r in [*app_runs, open_run, held_run, flood_run])
+    services = statistics.median(r.services_cpu_ms for r in app_runs)
+    anchor_services = statistics.median(r.services_cpu_ms for r in anchor_runs)
     hostile_errors = sum(1 for _, code in hostile if code >= 500)
     name = f"load_{backend}"
-    return [
+    results = [] if backend == "sqlite" else [
+        Result(f"{name}_services_cpu_per_submission", services, "ms", cpu,
+               services / cpu, "reported (CPU of PostgreSQL and Redis per completed flow; "
+               "baseline: the app's own server CPU per flow; the anchor uses neither, "
+               f"{anchor_services:.2f} ms per flow of other activity during its runs)")]
+    return results + [
         Result(f"{name}_submissions_per_s", rate, "submissions/s", anchor_rate,
                rate / anchor_rate, "ratio >= 0.5 (against the three-request anchor)"),
         Result(f"{name}_server_cpu_per_submission", cpu, "ms", anchor_cpu, cpu / anchor_cpu,
@@ -256,6 +281,14 @@ def _measure(backend: str, url: str, secret: str, extra: dict[str, str],
                f"reported (closed loop, {CONCURRENCY} participants)"),
         Result(f"{name}_open_loop_{OPEN_RATE:.0f}_per_s_submit_p99", open_run.p99, "ms", 100.0,
                open_run.p99 / 100.0, f"p99 < 100 ms (ratio < 1), {open_run.rate:.0f}/s held"),
+        Result(f"{name}_anchor_open_loop_{OPEN_RATE:.0f}_per_s_submit_p99", anchor_open.p99,
+               "ms", 100.0, anchor_open.p99 / 100.0,
+               f"reported (the anchor under the same arrivals; {anchor_open.rate:.0f}/s held: "
+               f"whether this machine can hold the rate at all)"),
+        Result(f"{name}_open_loop_half_capacity_submit_p99", held_run.p99, "ms", 100.0,
+               held_run.p99 / 100.0,
+               f"reported (open loop at {held_rate}/s, half the closed-loop rate; "
+               f"{held_run.rate:.0f}/s held)"),
         Result(f"{name}_under_flood_submissions_per_s", flood_run.rate, "submissions/s",
                anchor_rate, flood_run.rate / anchor_rate,
                f"ratio >= 0.5 with {FLOOD_RATE:.0f} hostile requests/s; p99 "

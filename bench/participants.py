@@ -183,9 +183,11 @@ async def closed_loop(host: str, port: int, tokens: list[str], concurrency: int,
 
 
 async def open_loop(host: str, port: int, tokens: list[str], rate: float,
-                    seed: int = 2, timeout: float = 15.0) -> tuple[list[Flow], float]:
+                    seed: int = 2, timeout: float = 15.0,
+                    follow: bool = True) -> tuple[list[Flow], float]:
     """Participants arrive at ``rate`` per second (fixed spacing) whatever the server does;
-    returns the flows and the time until the last one finished."""
+    returns the flows and the time until the last one finished (``follow`` as in
+    :func:`play`)."""
     rng = random.Random(seed)
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -195,7 +197,8 @@ async def open_loop(host: str, port: int, tokens: list[str], rate: float,
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.ensure_future(
-            play(host, port, token, rng, address=address_for(index), timeout=timeout)))
+            play(host, port, token, rng, address=address_for(index), timeout=timeout,
+                 follow=follow)))
     flows = await asyncio.gather(*tasks)
     return list(flows), loop.time() - started
 

@@ -106,6 +106,33 @@ class Process:
         self._log.close()
 
 
+def services_cpu_seconds() -> float:
+    """CPU time (user + system) used so far by this machine's PostgreSQL and Redis: every
+    running ``postgres`` and ``redis-server`` process, plus the backends PostgreSQL's
+    postmaster has reaped. The app's database work shares the cores with it; the anchor
+    uses neither."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+            if comm not in ("postgres", "redis-server"):
+                continue
+            values = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent = values[1]
+        try:
+            reaper = (Path("/proc") / parent / "comm").read_text().strip() != "postgres"
+        except OSError:
+            reaper = True
+        # utime, stime; the postmaster's cutime, cstime hold its reaped backends
+        total += sum(int(v) for v in values[11:15 if comm == "postgres" and reaper else 13])
+    return total / tick
+
+
 def wait_for(url: str, timeout: float = 60.0, process: Process | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

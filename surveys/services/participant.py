@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from analysis import items
@@ -76,6 +76,59 @@ def _spend_and_stage_statement():
 
 
 _SPEND_AND_STAGE = _spend_and_stage_statement()
+
+
+def _answer_statement(with_comment: bool):
+    """PostgreSQL: the whole submit as one statement, run as its own transaction (one round
+    trip instead of BEGIN, the survey's lock, spend-and-stage and COMMIT).
+
+    The survey row is share-locked only if it is this ballot's survey, still open and asks
+    the practice checks the answers were parsed for; the ballot is spent by the same
+    conditional UPDATE as in :func:`submit` (its row lock decides exactly-once); the answers
+    and the comment are inserted from the UPDATE's RETURNING, so when any condition fails
+    nothing is written. It returns the number of answers stored (0 or 1) with the ballot's
+    survey, the survey's status and whether the ballot was spent, as they were when the
+    statement began (no row: no such ballot), so a replay is refused without a second
+    statement.
+    """
+    survey = (select(Survey.id)
+              .where(Survey.id == bindparam("s_id"), Survey.status == SurveyStatus.OPEN,
+                     Survey.practice_ids == bindparam("s_practices"))
+              .with_for_update(read=True).cte("open_survey"))
+    spent = (update(Ballot)
+             .where(Ballot.token_hash == bindparam("b_hash"),
+                    Ballot.survey_id == select(survey.c.id).scalar_subquery(),
+                    Ballot.spent.is_(False))
+             .values(spent=True).returning(Ballot.survey_id).cte("spent"))
+    columns = list(StagedAnswer.__table__.columns)
+    answer = (insert(StagedAnswer)
+              .from_select([c.name for c in columns],
+                           select(*[spent.c.survey_id if c.name == "survey_id" else
+                                    bindparam(c.name, type_=c.type) for c in columns]))
+              .returning(StagedAnswer.survey_id).cte("answer"))
+    statement = (select(select(func.count()).select_from(answer).scalar_subquery(),
+                        Ballot.survey_id, Survey.status, Ballot.spent)
+                 .join_from(Ballot, Survey, Survey.id == Ballot.survey_id)
+                 .where(Ballot.token_hash == bindparam("b_hash"))
+                 .add_cte(survey, spent, answer))
+    if with_comment:
+        table = StagedComment.__table__
+        comment = (insert(StagedComment)
+                   .from_select(["id", "survey_id", "body"],
+                                select(bindparam("c_id", type_=table.c.id.type),
+                                       spent.c.survey_id,
+                                       bindparam("c_body", type_=table.c.body.type)))
+                   .cte("comment"))
+        statement = statement.add_cte(comment)
+    return statement
+
+
+_ANSWER = {False: _answer_statement(False), True: _answer_statement(True)}
+# Practice checks asked per survey, as the form pages found them: a survey's are fixed when
+# it opens, so a process may remember them (the one-statement submit needs them to parse
+# the answers before it runs; the statement checks them again).
+_PRACTICES: dict[int, tuple[str, ...]] = {}
+_PRACTICES_SIZE = 4096
 _STAGE_COMMENT = insert(StagedComment)
 _NO_ANSWERS = dict.fromkeys(items.ANSWER_IDS)
 
@@ -90,7 +143,12 @@ def find_ballot(session: Session, token_hash: str) -> BallotView:
     row = _read_connection(session).execute(_FIND, {"token_hash": token_hash}).first()
     if row is None:
         raise TokenUnknown()
-    return BallotView(row[0], row[1], bool(row[2]), tuple(row[3].split()), row[4], row[5])
+    view = BallotView(row[0], row[1], bool(row[2]), tuple(row[3].split()), row[4], row[5])
+    if view.survey_id not in _PRACTICES:
+        if len(_PRACTICES) >= _PRACTICES_SIZE:
+            _PRACTICES.clear()
+        _PRACTICES[view.survey_id] = view.practices
+    return view
 
 
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
@@ -181,13 +239,23 @@ def submit(session: Session, token_hash: str, submission: Submission) -> None:
     _spend_and_stage(session, token_hash, survey_id, submission)
 
 
-def answer(session: Session, token_hash: str, form: Mapping[str, str]) -> int:
+def answer(session: Session, token_hash: str, form: Mapping[str, str],
+           survey_hint: int | None = None) -> int:
     """Check the posted form against the link's survey and submit it, in one transaction
     (what ``POST /s`` does); return the survey's id.
+
+    ``survey_hint`` is the survey the form page showed for this link (kept in the
+    participant's session). On PostgreSQL, when this process knows that survey's practice
+    checks, the submit is tried first as one statement (:func:`_answer_statement`); if that
+    stores nothing, for whatever reason, the transaction below runs and decides what to
+    say (or stores the answers, if the hint was wrong).
 
     Raises ``TokenUnknown``, ``SurveyNotOpen``, ``TokenSpent`` or ``InvalidInput`` (with
     nothing stored).
     """
+    if survey_hint is not None and _answer_in_one_statement(session, token_hash, form,
+                                                             survey_hint):
+        return survey_hint  # stored
     survey_id, practices = _lock_open_survey(session, token_hash)
     try:
         submission = parse_submission(form, practices)
@@ -196,6 +264,42 @@ def answer(session: Session, token_hash: str, form: Mapping[str, str]) -> int:
         raise
     _spend_and_stage(session, token_hash, survey_id, submission)
     return survey_id
+
+
+def _answer_in_one_statement(session: Session, token_hash: str, form: Mapping[str, str],
+                             survey_id: int) -> bool:
+    """The one-statement submit; True when the answers were stored (and committed). Raises
+    ``TokenUnknown``, ``SurveyNotOpen`` or ``TokenSpent`` when the ballot was already past
+    answering as the statement began. False when it does not apply (not PostgreSQL,
+    practices unknown here, answers that need another look) or stored nothing for another
+    reason (a concurrent submit or close, another survey): then nothing was written and the
+    transaction decides."""
+    practices = _PRACTICES.get(survey_id)
+    if (practices is None or session.in_transaction()
+            or session.get_bind().dialect.name != "postgresql"):
+        return False
+    try:
+        submission = parse_submission(form, practices)
+    except InvalidInput:
+        return False  # named by the transaction, against the survey's own practice checks
+    params = {**_NO_ANSWERS, **submission.answers, "id": random_id(),
+              "involvement": submission.involvement, "s_id": survey_id,
+              "s_practices": " ".join(practices), "b_hash": token_hash}
+    if submission.comment:
+        params.update(c_id=random_id(), c_body=submission.comment)
+    connection = session.connection(execution_options=_AUTOCOMMIT)
+    row = connection.execute(_ANSWER[bool(submission.comment)], params).first()
+    session.rollback()  # gives the autocommit connection back; nothing is left to undo
+    if row is None:
+        raise TokenUnknown()
+    stored, ballot_survey, status, was_spent = row
+    if stored == 1:
+        return True
+    if ballot_survey == survey_id and status != SurveyStatus.OPEN:
+        raise SurveyNotOpen(status)
+    if ballot_survey == survey_id and was_spent:
+        raise TokenSpent()
+    return False
 
 
 def _lock_open_survey(session: Session, token_hash: str) -> tuple[int, tuple[str, ...]]:

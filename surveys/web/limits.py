@@ -97,6 +97,17 @@ def make_limiter(app: Flask) -> Limiter:
     # Not while ``count_link_miss`` counts a miss: that check runs through the same path.
     limiter.request_filter(lambda: _limit_config_key() is None and "_counting_miss" not in g)
     limiter.init_app(app)
+
+    # Registered after the limiter's own, so it runs before the limiter writes its headers.
+    @app.after_request
+    def _no_limit_headers_on_a_link(response):
+        """The 303 of a participant link carries no ``X-RateLimit-*`` headers: a browser
+        following it ignores them, and with Redis reading the window for them was a third
+        round trip per arrival. Over the limit the 429 keeps them, ``Retry-After`` with it."""
+        if request.endpoint == "participant.arrive" and response.status_code != 429:
+            limiter.context.view_rate_limit = None
+        return response
+
     # The limiter logs a breach with its key (the client address): keep that out of the logs.
     logging.getLogger("flask-limiter").setLevel(logging.WARNING)
     return limiter

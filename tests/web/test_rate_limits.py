@@ -240,3 +240,13 @@ def test_bad_proxy_setting_is_refused(tmp_path):
 
     with pytest.raises(ConfigError, match="AFTERCARE_TRUSTED_PROXIES"):
         make_app(f"sqlite:///{tmp_path / 'bad.db'}", AFTERCARE_TRUSTED_PROXIES="many")
+
+
+def test_a_link_arrival_carries_no_limit_headers_but_its_429_says_when_to_retry(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'link.db'}", AFTERCARE_LIMIT_LINK="2 per minute")
+    client = app.test_client()
+    arrivals = [client.get(f"/s/{secrets.token_urlsafe(32)}") for _ in range(3)]
+    assert [a.status_code for a in arrivals] == [303, 303, 429]
+    assert not [h for a in arrivals[:2] for h in a.headers.keys()
+                if h.lower().startswith("x-ratelimit")]
+    assert "Retry-After" in arrivals[2].headers and "X-RateLimit-Limit" in arrivals[2].headers

@@ -122,8 +122,10 @@ def submit():
     if token_hash is None:
         return _miss()
     db = get_session()
+    hint = session.get(SURVEY_KEY)  # the survey the form showed: lets the submit be one statement
     try:
-        survey_id = service.answer(db, token_hash, request.form)
+        survey_id = service.answer(db, token_hash, request.form,
+                                   hint if isinstance(hint, int) else None)
     except InvalidInput as exc:
         survey = service.survey_for_form(db, service.find_ballot(db, token_hash).survey_id)
         return _render_form(survey, exc.fields, request.form, status=400)
