@@ -6,23 +6,18 @@ with a team's flags to answer when ``team`` is given; ``POST /api/v1/actions``
 from __future__ import annotations
 
 from flask import g, jsonify, request
-from sqlalchemy import select
 
 from surveys.api import _json_body, bp, requires, schemas
 from surveys.db import get_session
-from surveys.errors import NotFound
-from surveys.models import Team
 from surveys.runtime import now
 from surveys.services import actions
+from surveys.services.access import find_team
 
 
 def _team_ids(slug: str | None) -> list[int] | None:
     if slug is None:
         return None
-    team_id = get_session().scalar(select(Team.id).where(Team.slug == slug[:64]))
-    if team_id is None:
-        raise NotFound(f"No team {slug[:64]!r}.")
-    return [team_id]
+    return [find_team(get_session(), slug).id]
 
 
 @bp.get("/actions")

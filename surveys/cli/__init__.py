@@ -10,9 +10,10 @@
 * ``demo``: ``demo [--reset]``; ``demo-links`` prints the demo's address, accounts and
   unanswered survey links again.
 
-Each command parses its arguments and calls one service (or the worker); domain errors are
-printed with the fields they name (``common.fail``). Commands may import services, the mail
-package and ``surveys.runtime``; nothing outside this package imports it but ``app.py``.
+Each command parses its arguments and calls one service (or the worker); every group is a
+``common.CommandGroup``, which prints a domain error with the fields it names and exits 1.
+Commands may import services, the mail package and ``surveys.runtime``; nothing outside this
+package imports it but ``app.py``.
 """
 
 from __future__ import annotations

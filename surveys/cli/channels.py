@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
 
 from surveys import db as dbmod
-from surveys.errors import DomainError
+from surveys.cli.common import CommandGroup
 from surveys.mail import slack
 from surveys.runtime import now, settings
 from surveys.services import delivery
 from surveys.services import sso as sso_service
 from surveys.web import sso
 
-sso_cli = AppGroup("sso", help="Single sign-on (OpenID Connect).")
-slack_cli = AppGroup("slack", help="Survey invitations as Slack direct messages.")
-delivery_cli = AppGroup("delivery", help="How invitations and reminders go out.")
+sso_cli = CommandGroup("sso", help="Single sign-on (OpenID Connect).")
+slack_cli = CommandGroup("slack", help="Survey invitations as Slack direct messages.")
+delivery_cli = CommandGroup("delivery", help="How invitations and reminders go out.")
 
 
 def _line(ok: bool, text: str) -> None:
@@ -91,11 +90,7 @@ def delivery_show() -> None:
 @click.argument("channel", type=click.Choice(delivery.CHOICES))
 def delivery_set(channel: str) -> None:
     """Send invitations and reminders queued from now on by email, slack or both."""
-    try:
-        delivery.set_channel(dbmod.get_session(), channel, bool(settings().slack_token), now())
-    except DomainError as exc:
-        raise click.ClickException(f"{exc.message} {'; '.join(exc.fields.values())}".strip()) \
-            from exc
+    delivery.set_channel(dbmod.get_session(), channel, bool(settings().slack_token), now())
     click.echo(f"Invitations and reminders queued from now on go by {channel}.")
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from surveys import db as dbmod
+from surveys.cli.common import CommandGroup
 
-db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
+db_cli = CommandGroup("db", help="The database schema (Alembic migrations).")
 
 
 @db_cli.command("upgrade")

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
-from surveys.cli.common import fail
+from surveys.cli.common import CommandGroup
 from surveys.db import get_session
-from surveys.errors import DomainError
 from surveys.models import API_SCOPES
 from surveys.runtime import now
 from surveys.services import apikeys, audit
 
-api_key_cli = AppGroup("api-key", help="Keys for the JSON API.")
+api_key_cli = CommandGroup("api-key", help="Keys for the JSON API.")
 
 
 def _box() -> apikeys.SecretBox:
@@ -28,11 +26,8 @@ def _box() -> apikeys.SecretBox:
               help="Also create a signing secret: requests must then be HMAC-signed.")
 def create(name: str, scopes: tuple[str, ...], signing_secret: bool) -> None:
     """Create a key; it is printed once and stored only as a hash."""
-    try:
-        created = apikeys.create_key(get_session(), name, list(scopes), signing_secret, _box(),
-                                     now())
-    except DomainError as exc:
-        raise fail(exc) from exc
+    created = apikeys.create_key(get_session(), name, list(scopes), signing_secret, _box(),
+                                 now())
     audit.record(get_session(), actor=None, actor_label="command line",
                  action="admin.apikey.create", now=now(), target=f"apikey:{created.key.id}")
     click.echo(f"API key {created.key.id} ({created.key.name}), scopes {created.key.scopes}.")
@@ -46,10 +41,7 @@ def create(name: str, scopes: tuple[str, ...], signing_secret: bool) -> None:
 @click.argument("ident")
 def revoke(ident: str) -> None:
     """Revoke a key by its id or its prefix (from `api-key list`)."""
-    try:
-        key = apikeys.revoke_key(get_session(), ident, now())
-    except DomainError as exc:
-        raise fail(exc) from exc
+    key = apikeys.revoke_key(get_session(), ident, now())
     audit.record(get_session(), actor=None, actor_label="command line",
                  action="admin.apikey.revoke", now=now(), target=f"apikey:{key.id}")
     click.echo(f"API key {key.id} ({key.name}) is revoked.")

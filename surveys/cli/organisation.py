@@ -4,19 +4,17 @@ policy register."""
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
-from surveys.cli.common import fail, session
-from surveys.errors import DomainError
+from surveys.cli.common import CommandGroup, session
 from surveys.models import User
 from surveys.runtime import now
 from surveys.services import admin, audit, auth, lifecycle
 
-team_cli = AppGroup("team", help="Teams.")
-person_cli = AppGroup("person", help="The roster of people who may be invited.")
-user_cli = AppGroup("user", help="Accounts for managers, HR and admins.")
-policy_cli = AppGroup("policy", help="The policy register.")
+team_cli = CommandGroup("team", help="Teams.")
+person_cli = CommandGroup("person", help="The roster of people who may be invited.")
+user_cli = CommandGroup("user", help="Accounts for managers, HR and admins.")
+policy_cli = CommandGroup("policy", help="The policy register.")
 
 
 @team_cli.command("add")
@@ -24,10 +22,7 @@ policy_cli = AppGroup("policy", help="The policy register.")
 @click.argument("name")
 @click.option("--parent", help="Slug of the parent team.")
 def team_add(slug: str, name: str, parent: str | None) -> None:
-    try:
-        team = admin.add_team(session(), slug, name, parent)
-    except DomainError as exc:
-        raise fail(exc) from exc
+    team = admin.add_team(session(), slug, name, parent)
     click.echo(f"Team {team.slug} added.")
 
 
@@ -36,10 +31,7 @@ def team_add(slug: str, name: str, parent: str | None) -> None:
 @click.argument("email")
 @click.option("--name", default="")
 def person_add(team: str, email: str, name: str) -> None:
-    try:
-        person = admin.add_person(session(), team, name, email)
-    except DomainError as exc:
-        raise fail(exc) from exc
+    person = admin.add_person(session(), team, name, email)
     click.echo(f"{person.email} is on the roster of {team}.")
 
 
@@ -50,10 +42,7 @@ def person_add(team: str, email: str, name: str) -> None:
 @click.option("--team", "teams", multiple=True, help="Team slug (managers); repeatable.")
 @click.password_option()
 def user_add(email: str, name: str, role: str, teams: tuple[str, ...], password: str) -> None:
-    try:
-        user = admin.add_user(session(), email, name, password, role, teams)
-    except DomainError as exc:
-        raise fail(exc) from exc
+    user = admin.add_user(session(), email, name, password, role, teams)
     audit.record(session(), actor=None, actor_label="command line", action="admin.user.add",
                  now=now(), target=f"user:{user.id}")
     click.echo(f"Account {user.email} ({user.role}) added.")
@@ -74,10 +63,7 @@ def user_reactivate(email: str) -> None:
 
 def _set_active(email: str, active: bool) -> None:
     """The page's rule and audit action (``admin.user.deactivate`` / ``.reactivate``)."""
-    try:
-        user = admin.set_active(session(), email, active)
-    except DomainError as exc:
-        raise fail(exc) from exc
+    user = admin.set_active(session(), email, active)
     action = "reactivate" if active else "deactivate"
     audit.record(session(), actor=None, actor_label="command line",
                  action=f"admin.user.{action}", now=now(), target=f"user:{user.id}")
@@ -95,10 +81,7 @@ def user_reset_2fa(email: str) -> None:
     user = db.scalar(select(User).where(User.email == lifecycle.normalise_email(email)))
     if user is None:
         raise click.ClickException(f"No account {email}.")
-    try:
-        auth.clear_totp(db, user.id)
-    except DomainError as exc:
-        raise fail(exc) from exc
+    auth.clear_totp(db, user.id)
     click.echo(f"Two-factor sign-in cleared for {user.email}.")
 
 
@@ -106,10 +89,7 @@ def user_reset_2fa(email: str) -> None:
 @click.argument("policies", nargs=-1)
 def policy_set(policies: tuple[str, ...]) -> None:
     """Declare exactly POLICIES in force (ids from `flask policy list`)."""
-    try:
-        admin.set_policies(session(), set(policies), now())
-    except DomainError as exc:
-        raise fail(exc) from exc
+    admin.set_policies(session(), set(policies), now())
     click.echo("In force: " + (", ".join(sorted(policies)) or "none"))
 
 

@@ -9,17 +9,16 @@ from datetime import timedelta
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from surveys import db as dbmod
-from surveys.cli.common import session
+from surveys.cli.common import CommandGroup, session
 from surveys.mail import worker as worker_mod
 from surveys.mail.backends import backend_from_url
 from surveys.mail.render import render_email
 from surveys.runtime import settings
 
-outbox_cli = AppGroup("outbox", help="Sending queued email.")
+outbox_cli = CommandGroup("outbox", help="Sending queued email.")
 
 
 def flush_outbox(app: Flask) -> worker_mod.PassReport:

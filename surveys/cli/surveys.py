@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import click
-from flask.cli import AppGroup
 
-from surveys.cli.common import fail, session
-from surveys.errors import DomainError
+from surveys.cli.common import CommandGroup, session
 from surveys.runtime import now, settings, token_box
 from surveys.services import lifecycle, retention
 
-incident_cli = AppGroup("incident", help="Incidents and their surveys.")
-surveys_cli = AppGroup("surveys", help="Survey lifecycle.")
+incident_cli = CommandGroup("incident", help="Incidents and their surveys.")
+surveys_cli = CommandGroup("surveys", help="Survey lifecycle.")
 
 
 @incident_cli.command("add")
@@ -33,10 +31,7 @@ def incident_add(team, title, kind, severity, closed_at, participants) -> None:
         closed = closed.replace(tzinfo=UTC)
     data = lifecycle.NewIncident(team=team, title=title, kind=kind, severity=severity,
                                  closed_at=closed, participants=list(participants))
-    try:
-        intake = lifecycle.intake_incident(session(), data, settings(), token_box(), now())
-    except DomainError as exc:
-        raise fail(exc) from exc
+    intake = lifecycle.intake_incident(session(), data, settings(), token_box(), now())
     survey = intake.survey
     click.echo(f"Incident {survey.incident_id} added; survey {survey.id} is {survey.status}, "
                f"opens {survey.opens_at:%Y-%m-%d %H:%M} UTC, closes "
@@ -65,8 +60,5 @@ def surveys_tick() -> None:
 @click.argument("survey_id", type=int)
 def surveys_close(survey_id: int) -> None:
     """Close a survey now and seal its answers."""
-    try:
-        survey = lifecycle.close_survey(session(), survey_id, now())
-    except DomainError as exc:
-        raise fail(exc) from exc
+    survey = lifecycle.close_survey(session(), survey_id, now())
     click.echo(f"Survey {survey.id} is closed.")

@@ -17,8 +17,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveys.errors import NotVisible
-from surveys.models import User
+from surveys.errors import NotFound, NotVisible
+from surveys.models import Team, User
 
 ALL_ROLES = ("manager", "hr", "admin")
 RESULT_ROLES = ALL_ROLES  # managers see their own teams only: authorize_team
@@ -32,8 +32,6 @@ def sees_all_teams(user: User) -> bool:
 
 
 def visible_team_ids(session: Session, user: User) -> list[int]:
-    from surveys.models import Team
-
     if sees_all_teams(user):
         return list(session.scalars(select(Team.id).order_by(Team.name)))
     return [t.id for t in user.teams]
@@ -45,6 +43,28 @@ def authorize_team(user: User, team_id: int, what: str = "incident") -> None:
     not for a manager of another team to learn (docs/security.md, "Another team's objects")."""
     if not sees_all_teams(user) and team_id not in {t.id for t in user.teams}:
         raise NotVisible(f"No such {what}.")
+
+
+SLUG_MAX = 64  # a longer slug names no team
+
+
+def team_by_slug(session: Session, slug: str | None) -> Team | None:
+    """The team a slug names, or None (forms name the problem by field)."""
+    if not slug or len(slug) > SLUG_MAX:
+        return None
+    return session.scalar(select(Team).where(Team.slug == slug))
+
+
+def find_team(session: Session, slug: str, user: User | None = None) -> Team:
+    """The team a slug names, as every page, export and API call looks one up: for ``user``
+    when given (another team's is refused like a missing one), ``NotFound`` "No such
+    team." when there is none."""
+    team = team_by_slug(session, slug)
+    if team is None:
+        raise NotFound("No such team.")
+    if user is not None:
+        authorize_team(user, team.id, "team")
+    return team
 
 
 def has_role(user: User, roles: tuple[str, ...]) -> bool:

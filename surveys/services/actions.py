@@ -42,7 +42,7 @@ from surveys.models import (
     User,
 )
 from surveys.services import findings, releases
-from surveys.services.access import authorize_team
+from surveys.services.access import authorize_team, team_by_slug
 
 #: Roles that may own an action (besides any team): never a person.
 OWNER_ROLES: tuple[str, ...] = (
@@ -160,8 +160,8 @@ def owner_choices(session: Session) -> list[tuple[str, str]]:
 def owner_label(session: Session, owner: str) -> str:
     kind, _, name = owner.partition(":")
     if kind == "team":
-        team_name = session.scalar(select(Team.name).where(Team.slug == name))
-        return f"{team_name or name} (team)"
+        team = team_by_slug(session, name)
+        return f"{team.name if team else name} (team)"
     return name[:1].upper() + name[1:]
 
 
@@ -169,7 +169,7 @@ def _owner_problem(session: Session, owner: str) -> str | None:
     kind, _, name = owner.partition(":")
     if kind == "role" and name in OWNER_ROLES:
         return None
-    if kind == "team" and session.scalar(select(Team.id).where(Team.slug == name[:64])):
+    if kind == "team" and team_by_slug(session, name) is not None:
         return None
     return ("choose a role (" + ", ".join(OWNER_ROLES) + ") or a team, as role:<name> or "
             "team:<slug>; an action is never owned by a person")
@@ -178,8 +178,7 @@ def _owner_problem(session: Session, owner: str) -> str | None:
 def validate(session: Session, data: NewAction, today: date) -> tuple[Team, FlagRef]:
     """Every problem with a new action, named by field, or the team and the flag."""
     problems: dict[str, str] = {}
-    team = session.scalar(select(Team).where(Team.slug == data.team[:64])) if data.team \
-        else None
+    team = team_by_slug(session, data.team)
     if team is None:
         problems["team"] = f"no team with slug {data.team[:64]!r}"
     text = data.text.strip()

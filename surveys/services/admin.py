@@ -13,6 +13,7 @@ from analysis import items
 from surveys.db import begin_write
 from surveys.errors import Conflict, InvalidInput, NotFound
 from surveys.models import ROLES, Person, PolicyState, Team, User
+from surveys.services.access import team_by_slug
 from surveys.services.auth import (  # noqa: F401  (re-exported for older imports)
     MIN_PASSWORD,
     authenticate,
@@ -34,12 +35,12 @@ def add_team(session: Session, slug: str, name: str, parent: str | None = None) 
         problems["name"] = "a name of 1 to 120 characters is required"
     parent_team = None
     if parent:
-        parent_team = session.scalar(select(Team).where(Team.slug == parent))
+        parent_team = team_by_slug(session, parent)
         if parent_team is None:
             problems["parent"] = f"no team with slug {parent!r}"
     if problems:
         raise InvalidInput("The team could not be added.", problems)
-    if session.scalar(select(Team).where(Team.slug == slug)):
+    if team_by_slug(session, slug) is not None:
         raise Conflict(f"a team with slug {slug!r} already exists", {"slug": "already taken"})
     team = Team(slug=slug, name=name.strip(), parent_id=parent_team.id if parent_team else None)
     session.add(team)
@@ -48,7 +49,7 @@ def add_team(session: Session, slug: str, name: str, parent: str | None = None) 
 
 
 def _team(session: Session, slug: str) -> Team:
-    team = session.scalar(select(Team).where(Team.slug == slug))
+    team = team_by_slug(session, slug)
     if team is None:
         raise NotFound(f"no team with slug {slug!r}", {"team": f"no team with slug {slug!r}"})
     return team

@@ -43,6 +43,7 @@ from surveys.models import (
     Team,
 )
 from surveys.services import actions, decisions, delivery, releases
+from surveys.services.access import team_by_slug
 from surveys.services.policies import policies_in_force
 from surveys.tokens import TokenBox, hash_token, new_token
 
@@ -168,7 +169,7 @@ def role_problems(roles: Mapping[str, str] | None, participants: Sequence[str]
 
 def validate_incident(session: Session, data: NewIncident, now: datetime) -> Team:
     problems: dict[str, str] = {}
-    team = session.scalar(select(Team).where(Team.slug == data.team)) if data.team else None
+    team = team_by_slug(session, data.team)
     if team is None:
         problems["team"] = f"no team with slug {data.team!r}"
     if (problem := title_problem(data.title)) is not None:

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from analysis import items, periods, release
 from analysis.series import Summary, summarise
-from surveys.errors import InvalidInput, NotFound
+from surveys.errors import InvalidInput
 from surveys.models import Survey, SurveyStatus, Team
 from surveys.services import findings, releases
+from surveys.services.access import find_team
 from surveys.services.learning import LearningOutcomes, learning_outcomes
 from surveys.services.scores import (
     ConstructResult,
@@ -181,7 +182,4 @@ def team_periods_for_slug(session: Session, slug: str, grain: str, now: datetime
                           min_group: int) -> TeamPeriods:
     """:func:`team_periods` for a team slug (the API's address); ``NotFound`` if unknown."""
     check_grain(grain)
-    team = session.scalar(select(Team).where(Team.slug == slug[:64]))
-    if team is None:
-        raise NotFound(f"No team {slug[:64]!r}.")
-    return team_periods(session, team, grain, now, min_group)
+    return team_periods(session, find_team(session, slug), grain, now, min_group)

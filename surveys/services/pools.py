@@ -20,15 +20,7 @@ from analysis import periods, release
 from surveys.errors import InvalidInput, NotFound
 from surveys.models import Incident, Survey, SurveyStatus, Team, User
 from surveys.services import releases, results
-from surveys.services.access import authorize_team
-
-
-def _team(session: Session, user: User, slug: str) -> Team:
-    team = session.scalar(select(Team).where(Team.slug == slug[:64]))
-    if team is None:
-        raise NotFound("No such team.")
-    authorize_team(user, team.id, "team")
-    return team
+from surveys.services.access import find_team
 
 
 def _small_surveys(session: Session, team_id: int) -> list[Survey]:
@@ -67,7 +59,7 @@ def team_pools(session: Session, user: User, slug: str, grain: str, now: datetim
     """The team's pools, newest first: which small incidents are in each, and whether the
     period is over. No figure is shown here."""
     _check_grain(grain)
-    team = _team(session, user, slug)
+    team = find_team(session, slug, user)
     by_period: dict[str, list[Incident]] = {}
     for survey in _small_surveys(session, team.id):
         period = periods.calendar_period(survey.closed_at, grain)
@@ -114,7 +106,7 @@ def pool(session: Session, user: User, slug: str, period: str, grain: str, now: 
     that is not of the configured grain.
     """
     _check_grain(grain)
-    team = _team(session, user, slug)
+    team = find_team(session, slug, user)
     if not periods.valid_period(period) or periods.grain_of(period) != grain:
         raise NotFound(f"Pools are kept by {grain}; there is no pool {period[:20]!r}.")
     members = [s for s in _small_surveys(session, team.id)

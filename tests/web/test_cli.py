@@ -7,6 +7,7 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
+import click
 import pytest
 from sqlalchemy import func, select
 
@@ -220,3 +221,13 @@ def test_demo_tells_its_stories_and_prints_unanswered_links_again(runner, db, ap
     again = runner.invoke(args=["demo-links"])
     assert again.exit_code == 0 and again.output.count("/s/") == 3
     assert "maria@example.org" in again.output
+
+
+def test_every_command_group_ends_a_domain_error_with_its_fields_named(app, runner):
+    from surveys.cli.common import CommandGroup
+
+    groups = [c for c in app.cli.commands.values() if isinstance(c, click.Group)]
+    assert len(groups) >= 10 and all(isinstance(g, CommandGroup) for g in groups)
+    result = runner.invoke(args=["person", "add", "no-such-team", "ada@example.org"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "team: no team with slug 'no-such-team'" in result.output

@@ -8,27 +8,18 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from analysis import items
 from surveys.db import get_session
 from surveys.errors import InvalidInput, NotFound
-from surveys.models import ACTION_STATUSES, Team
+from surveys.models import ACTION_STATUSES
 from surveys.runtime import now
 from surveys.services import actions
-from surveys.services.access import RESULT_ROLES, authorize_team
+from surveys.services.access import RESULT_ROLES, find_team
 from surveys.web.access import roles_required
 from surveys.web.views.audit import audited
 
 bp = Blueprint("actions", __name__)
-
-
-def _team(db, slug: str) -> Team:
-    team = db.scalar(select(Team).where(Team.slug == slug[:64]))
-    if team is None:
-        raise NotFound("No such team.")
-    authorize_team(current_user, team.id, "team")
-    return team
 
 
 def _date(raw: str, errors: dict[str, str]) -> date | None:
@@ -46,7 +37,7 @@ def _date(raw: str, errors: dict[str, str]) -> date | None:
 @audited("action.form", target="team:{slug}")
 def new(slug: str):
     db = get_session()
-    team = _team(db, slug)
+    team = find_team(db, slug, current_user)
     flags = actions.team_flags(db, team.id)
     key = request.values.get("flag", "")
     chosen = next((f for f in flags if f.key == key), None)
@@ -90,7 +81,7 @@ def new(slug: str):
 @audited("action.status.form", target="action:{action_id}")
 def status(slug: str, action_id: int):
     db = get_session()
-    team = _team(db, slug)
+    team = find_team(db, slug, current_user)
     chosen = request.form.get("status", "")
     row = actions.get_action(db, current_user, action_id)
     if row.team_id != team.id:

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from analysis import charts, items, periods
 from surveys import csvsafe
 from surveys.db import get_session
 from surveys.errors import InvalidInput, NotFound
-from surveys.models import Team
 from surveys.runtime import now, settings
 from surveys.services import actions as action_service
 from surveys.services import admin as admin_service
 from surveys.services import exposure as exposure_service
 from surveys.services import overview as overview_service
 from surveys.services import periods as period_service
-from surveys.services import reports, results
-from surveys.services.access import ORG_WIDE_ROLES, RESULT_ROLES
+from surveys.services import reports
+from surveys.services.access import ORG_WIDE_ROLES, RESULT_ROLES, find_team
 from surveys.web.access import roles_required
 from surveys.web.views.audit import audited, note_release
 
@@ -164,7 +162,7 @@ def report_pdf():
 @audited("results.team", target="team:{slug}")
 def team(slug: str):
     db = get_session()
-    team_row = _team(db, slug)
+    team_row = find_team(db, slug, current_user)
     view = period_service.team_periods(db, team_row, request.args.get("grain", "quarter"),
                                        now(), _k())
     note_release(True, "released")
@@ -183,7 +181,7 @@ def team(slug: str):
 @roles_required(*RESULT_ROLES)
 def team_chart(slug: str):
     db = get_session()
-    team_row = _team(db, slug)
+    team_row = find_team(db, slug, current_user)
     view = period_service.team_periods(db, team_row, request.args.get("grain", "quarter"),
                                        now(), _k())
     labels, lines = reports.chart_lines(view.periods)
@@ -191,9 +189,3 @@ def team_chart(slug: str):
     return _svg(charts.to_svg(charts.trend_chart(labels, lines), alt))
 
 
-def _team(db, slug: str) -> Team:
-    team_row = db.scalar(select(Team).where(Team.slug == slug[:64]))
-    if team_row is None:
-        raise NotFound("No such team.")
-    results.authorize_team(current_user, team_row.id, "team")
-    return team_row
