@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import click
 
+from analysis.exposure import INCIDENT_ROLES
 from surveys.cli.common import CommandGroup, session
 from surveys.runtime import now, settings, token_box
 from surveys.services import lifecycle, retention
@@ -21,7 +22,10 @@ surveys_cli = CommandGroup("surveys", help="Survey lifecycle.")
 @click.option("--severity", default="sev3", show_default=True)
 @click.option("--closed-at", help="ISO date and time the incident closed (default: now).")
 @click.option("--participant", "participants", multiple=True, required=True)
-def incident_add(team, title, kind, severity, closed_at, participants) -> None:
+@click.option("--role", "roles", multiple=True, metavar="'EMAIL: ROLE'",
+              help="A participant's role in the incident, for the team's exposure figures "
+                   f"({', '.join(INCIDENT_ROLES)}); repeatable.")
+def incident_add(team, title, kind, severity, closed_at, participants, roles) -> None:
     try:
         closed = datetime.fromisoformat(closed_at) if closed_at else now()
     except ValueError as exc:
@@ -29,8 +33,13 @@ def incident_add(team, title, kind, severity, closed_at, participants) -> None:
                                  ) from exc
     if closed.tzinfo is None:
         closed = closed.replace(tzinfo=UTC)
+    given, bad = lifecycle.parse_roles(roles)
+    if bad:
+        raise click.BadParameter("write 'email: role'; not understood: "
+                                 + ", ".join(repr(b) for b in bad[:5]), param_hint="--role")
     data = lifecycle.NewIncident(team=team, title=title, kind=kind, severity=severity,
-                                 closed_at=closed, participants=list(participants))
+                                 closed_at=closed, participants=list(participants),
+                                 roles=given or None)
     intake = lifecycle.intake_incident(session(), data, settings(), token_box(), now())
     survey = intake.survey
     click.echo(f"Incident {survey.incident_id} added; survey {survey.id} is {survey.status}, "

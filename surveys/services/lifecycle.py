@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -148,6 +148,23 @@ def validate_emails(raw: Sequence[object]) -> tuple[list[str], dict[str, str]]:
             seen[email] = i
             emails.append(email)
     return emails, problems
+
+
+def parse_roles(lines: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """Roles written ``email: role``, one per line of the form or per ``--role`` of the
+    command line: the roles, and the lines not understood. What they mean (a participant, a
+    known role) is :func:`role_problems`'s to check."""
+    roles: dict[str, str] = {}
+    bad: list[str] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        email, sep, role = line.partition(":")
+        if not sep or not email.strip() or not role.strip():
+            bad.append(line.strip()[:80])
+            continue
+        roles[email.strip()] = role.strip().lower()
+    return roles, bad
 
 
 def role_problems(roles: Mapping[str, str] | None, participants: Sequence[str]

@@ -231,3 +231,25 @@ def test_every_command_group_ends_a_domain_error_with_its_fields_named(app, runn
     result = runner.invoke(args=["person", "add", "no-such-team", "ada@example.org"])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "team: no team with slug 'no-such-team'" in result.output
+
+
+def test_incident_add_takes_roles_by_the_forms_rule(runner, db, org):
+    from surveys.models import IncidentParticipant, Person
+
+    args = ["incident", "add", "payments", "Queue stalled", "--participant", "ana@example.org",
+            "--participant", "ben@example.org"]
+    bad = runner.invoke(args=[*args, "--role", "ana@example.org commander"])
+    assert bad.exit_code == 2 and "email: role" in bad.output
+    unknown = runner.invoke(args=[*args, "--role", "ana@example.org: hero",
+                                  "--role", "zoe@example.org: observer"])
+    assert unknown.exit_code == 1
+    assert "roles.ana@example.org: 'hero' is not a role" in unknown.output
+    assert "roles.zoe@example.org: zoe@example.org is not a participant" in unknown.output
+    assert db.scalar(select(func.count()).select_from(Incident)) == 0
+    done = runner.invoke(args=[*args, "--role", "Ana@example.org: Commander"])
+    assert done.exit_code == 0, done.output
+    db.rollback()  # a fresh snapshot: the command wrote through its own session
+    rows = db.execute(select(Person.email, IncidentParticipant.role)
+                      .join(IncidentParticipant, IncidentParticipant.person_id == Person.id))
+    roles = {email: role for email, role in rows}
+    assert roles == {"ana@example.org": "commander", "ben@example.org": None}

@@ -188,16 +188,7 @@ def _participant_errors(fields: dict[str, str], participants: list[str]) -> dict
 
 def _parse_roles(raw: str, errors: dict[str, str]) -> dict[str, str]:
     """Optional roles, one ``email: role`` per line (the service checks the meaning)."""
-    roles: dict[str, str] = {}
-    bad = []
-    for line in raw.splitlines()[:lifecycle.MAX_PARTICIPANTS + 1]:
-        if not line.strip():
-            continue
-        email, sep, role = line.partition(":")
-        if not sep or not email.strip() or not role.strip():
-            bad.append(line.strip()[:80])
-            continue
-        roles[email.strip()] = role.strip().lower()
+    roles, bad = lifecycle.parse_roles(raw.splitlines()[:lifecycle.MAX_PARTICIPANTS + 1])
     if bad:
         errors["roles"] = ("write one 'email: role' per line; not understood: "
                            + ", ".join(repr(b) for b in bad[:5]))
