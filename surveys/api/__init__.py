@@ -24,7 +24,7 @@ from surveys.db import get_session
 from surveys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from surveys.models import Invitation, Person, Survey
 from surveys.runtime import now, settings, token_box
-from surveys.services import apikeys, lifecycle, periods, review
+from surveys.services import apikeys, exposure, lifecycle, periods, review
 from surveys.services import audit as audit_service
 from surveys.services import results as results_service
 from surveys.web import csrf
@@ -286,9 +286,24 @@ def team_periods(slug: str):
         trends={c.id: schemas.Trend(**s.to_dict())
                 for c, s in zip(items.CONSTRUCTS, data.series, strict=True)},
         flags_period=data.flags_period,
-        flags=[schemas.Flag.of(f) for f in data.flags])
+        flags=[schemas.Flag.of(f) for f in data.flags],
+        exposure=_exposure(data.team.id, query.grain))
     _audit("api.results.periods", f"team:{slug}:{query.grain}")
     return jsonify(body.body())
+
+
+def _exposure(team_id: int, grain: str) -> schemas.Exposure:
+    view = exposure.team_exposure(get_session(), team_id, grain)
+    return schemas.Exposure(
+        periods=[schemas.ExposurePeriod(
+            period=r.period, released=r.shown, reason=r.reason,
+            involved_pct=_rounded(r.pct("involved")), commander_pct=_rounded(r.pct("commander")),
+            concentration_pct=_rounded(r.pct("concentration"))) for r in view.rows],
+        flags=[schemas.Flag.of(f) for f in view.flags])
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 # --- review language check ---------------------------------------------------------------

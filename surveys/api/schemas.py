@@ -380,6 +380,26 @@ class Trend(Response):
     change: float | None
 
 
+class ExposurePeriod(Response):
+    period: str = Field(pattern=r"^[0-9]{4}-(Q[1-4]|[0-9]{2})$")
+    released: bool
+    reason: str = Field(description="The release decision's code, as for the periods "
+                                    "(small_team: a team of fewer than k people)")
+    involved_pct: float | None = Field(description="Share of the team listed on at least "
+                                                   "one incident, percent")
+    commander_pct: float | None = Field(description="Share who were incident commander")
+    concentration_pct: float | None = Field(
+        description="Share of involvements carried by the most involved fifth; null when "
+                    "nobody was involved")
+
+
+class Exposure(Response):
+    periods: list[ExposurePeriod] = Field(description="Oldest first; decided when each "
+                                                      "period ended, from incident roles, "
+                                                      "never from answers; nobody named")
+    flags: list[Flag] = Field(description="Decided with the latest period")
+
+
 class Periods(Response):
     team: str
     grain: Literal["month", "quarter"]
@@ -388,6 +408,7 @@ class Periods(Response):
     trends: dict[str, Trend]
     flags_period: str | None = Field(description="The period the flags were decided with")
     flags: list[Flag]
+    exposure: Exposure = Field(description="Shared incident exposure per period")
 
 
 class LintFinding(Response):

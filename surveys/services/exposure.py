@@ -24,6 +24,7 @@ class ExposureRow:
     period: str
     label: str
     shown: bool
+    reason: str  # the release decision's code, as for the team's other figures
     short: str
     message: str
     figure: exposure.Exposure | None = None
@@ -66,7 +67,8 @@ def team_exposure(session: Session, team_id: int, grain: str) -> TeamExposure:
         if not periods.valid_period(period) or periods.grain_of(period) != grain:
             continue
         rows.append(ExposureRow(
-            period, periods.period_label(period), figure.allowed, figure.decision.short,
+            period, periods.period_label(period), figure.allowed,
+            figure.decision.reason.value, figure.decision.short,
             figure.message,
             exposure.Exposure.from_dict(dict(figure.extra)) if figure.allowed else None))
     rows.sort(key=lambda r: periods.period_index(r.period))

@@ -78,3 +78,24 @@ def test_team_page_shows_exposure(client, db, settings, box):
     assert "payments0" not in page.text.lower()  # nobody is named
     platform = client.get("/teams/platform?grain=month")
     assert platform.status_code == 404  # not one of her teams: as if it did not exist
+
+
+def test_periods_api_carries_exposure_as_decided(app, client, db, settings, box):
+    api = Api(client, make_key(app, scopes=["results:read"]))
+    concentrated_summer(db, settings, box)
+    decide_periods(db, settings, NOW)
+    db.rollback()
+    response = api.get("/api/v1/teams/payments/periods?grain=month")
+    assert response.status_code == 200
+    conforms("Periods", response.get_json())
+    exposure = response.get_json()["exposure"]
+    august = next(p for p in exposure["periods"] if p["period"] == "2026-08")
+    # 5 of Payments' 12 on an incident, 1 of them commander; the most involved fifth (2.4
+    # people: two on three incidents each, 0.4 of one on one) carry 6.4 of 9 involvements
+    assert august["released"] is True and august["reason"] == "released"
+    assert (august["involved_pct"], august["commander_pct"]) == (41.7, 8.3)
+    assert august["concentration_pct"] == 71.1
+    assert [f["kind"] for f in exposure["flags"]] == ["exposure_concentration"]
+    assert "payments0" not in response.get_data(as_text=True).lower()
+    platform = api.get("/api/v1/teams/platform/periods?grain=month").get_json()["exposure"]
+    assert all(not p["released"] and p["involved_pct"] is None for p in platform["periods"])
