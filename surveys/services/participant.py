@@ -246,9 +246,10 @@ def answer(session: Session, token_hash: str, form: Mapping[str, str],
 
     ``survey_hint`` is the survey the form page showed for this link (kept in the
     participant's session). On PostgreSQL, when this process knows that survey's practice
-    checks, the submit is tried first as one statement (:func:`_answer_statement`); if that
-    stores nothing, for whatever reason, the transaction below runs and decides what to
-    say (or stores the answers, if the hint was wrong).
+    checks, the submit is tried first as one statement (:func:`_answer_statement`), whose
+    reply also says when the link was spent, closed or unknown; if it stores nothing for
+    another reason, the transaction below runs and decides what to say (or stores the
+    answers, if the hint was wrong).
 
     Raises ``TokenUnknown``, ``SurveyNotOpen``, ``TokenSpent`` or ``InvalidInput`` (with
     nothing stored).
