@@ -71,11 +71,13 @@ $(OIDC_PROVIDER): tests/oidc/package-lock.json tests/oidc/package.json
 
 oidc-provider: $(OIDC_PROVIDER)
 
-# The whole suite, browser and slow tests included.
+# The whole suite, browser and slow tests included, in TEST_WORKERS processes (pytest-xdist;
+# one test file stays in one process); 0 runs it in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(CHROMIUM) $(OIDC_PROVIDER)
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r surveys analysis app.py --severity-level medium
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 # Refresh docs/screenshots/ from the browser tests (an ordinary test run leaves them alone).
 screenshots: $(STAMP) $(CHROMIUM)

@@ -21,7 +21,21 @@ from support import NOW, SECRET
 from surveys import db as dbmod
 
 POSTGRES_URL = os.environ.get("AFTERCARE_TEST_POSTGRES_URL")
-REDIS_URL = os.environ.get("AFTERCARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url_of_this_worker(url: str) -> str:
+    """The suite runs in parallel processes (pytest-xdist): each uses a Redis database of
+    its own (15, 14, ... for gw0, gw1, ...), so no test sees another process's counters.
+    PostgreSQL needs nothing of the kind: every test has a schema of its own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    base, _, number = url.rpartition("/")
+    if not worker.startswith("gw") or not number.isdigit():
+        return url
+    return f"{base}/{(int(number) - int(worker[2:])) % 16}"
+
+
+REDIS_URL = _redis_url_of_this_worker(
+    os.environ.get("AFTERCARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 
 
 @contextmanager
