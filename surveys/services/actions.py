@@ -36,7 +36,6 @@ from surveys.models import (
     OutboxMessage,
     OutboxStatus,
     Person,
-    ReleaseRecord,
     Survey,
     Team,
     User,
@@ -422,14 +421,8 @@ class Summary:
 def summary(session: Session, today: date) -> Summary:
     """Flags decided for teams (their periods, notices, exposure and incidents; not the
     organisation's), how many got at least one action, and how actions went."""
-    keys: set[str] = set()
-    subjects = [s for s in session.scalars(select(ReleaseRecord.subject).where(
-        ReleaseRecord.allowed.is_(True), ReleaseRecord.numbers.like('%"state": "flag"%')))
-        if s.split(":", 1)[0] in (*_FLAG_PREFIXES, "survey")]
-    for subject, released in releases.stored_many(session, subjects).items():
-        for shown in findings.shown(released.findings):
-            if shown.state == FLAG:
-                keys.add(flag_key(subject, shown.kind, shown.subject))
+    keys = {flag_key(record, kind, subject) for record, kind, subject
+            in releases.flag_keys(session, (*_FLAG_PREFIXES, "survey"))}
     answered = {flag_key(r, k, s) for r, k, s in session.execute(
         select(Action.flag_record, Action.flag_kind, Action.flag_subject))}
     actions = session.scalar(select(func.count()).select_from(Action)) or 0

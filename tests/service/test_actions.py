@@ -228,3 +228,14 @@ def test_concurrent_ticks_queue_one_reminder(database_url):
             assert db.scalar(select(func.count(func.distinct(OutboxMessage.action_id)))) == 20
     finally:
         dbmod.get_engine(app).dispose()
+
+
+def test_hr_summary_counts_flags_decided_after_it_was_last_read(db, org, settings, box):
+    from surveys.services import releases
+
+    assert actions.summary(db, SEPT.date()).flags == 0  # read (and kept) before any decision
+    flagged_payments(db, settings, box)
+    keys = releases.flag_keys(db, ("team", "checkins", "exposure", "survey"))
+    assert keys and all(k[0].split(":")[0] in ("team", "checkins", "exposure", "survey")
+                        for k in keys)
+    assert actions.summary(db, SEPT.date()).flags == len(keys) >= 1
