@@ -34,6 +34,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
@@ -155,6 +157,28 @@ def _drop_schema(schema: str) -> None:
     admin.dispose()
 
 
+@contextmanager
+def database(backend: str, folder: Path, redis: bool = True
+             ) -> Iterator[tuple[str, dict[str, str]] | None]:
+    """The database of a run: a SQLite file in ``folder``, or a schema of its own in
+    PostgreSQL, dropped afterwards, with the rate limits in Redis when ``redis`` and one
+    answers. Yields (url, the app's extra settings), or None when PostgreSQL is not there
+    (the run is skipped, and says so)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'app.db'}", {}
+        return
+    found = _postgres_schema_url()
+    if found is None:
+        yield None
+        return
+    url, schema = found
+    extra = {"AFTERCARE_REDIS_URL": REDIS_URL} if redis and _redis_reachable() else {}
+    try:
+        yield url, extra
+    finally:
+        _drop_schema(schema)
+
+
 def _stored(url: str) -> tuple[int, int]:
     """(staged answers, spent ballots) in the database."""
     from surveys import db as dbmod
@@ -175,23 +199,12 @@ def links(url: str, secret: str, n: int) -> list[str]:
 
 
 def run_backend(backend: str, folder: Path) -> list[Result]:
-    secret = secrets.token_urlsafe(48)
-    schema = None
-    extra: dict[str, str] = {"AFTERCARE_TRUSTED_PROXIES": "1"}
-    if backend == "sqlite":
-        url = f"sqlite:///{folder / 'app.db'}"
-    else:
-        found = _postgres_schema_url()
+    with database(backend, folder) as found:
         if found is None:
             return []
-        url, schema = found
-        if _redis_reachable():
-            extra["AFTERCARE_REDIS_URL"] = REDIS_URL
-    try:
-        return _measure(backend, url, secret, extra, folder)
-    finally:
-        if schema:
-            _drop_schema(schema)
+        url, extra = found
+        return _measure(backend, url, secrets.token_urlsafe(48),
+                        {"AFTERCARE_TRUSTED_PROXIES": "1", **extra}, folder)
 
 
 def _measure(backend: str, url: str, secret: str, extra: dict[str, str],
@@ -321,15 +334,10 @@ def profile(backend: str) -> None:
     with tempfile.TemporaryDirectory(prefix="aftercare-profile-") as name:
         folder = Path(name)
         secret = secrets.token_urlsafe(48)
-        schema = None
-        if backend == "sqlite":
-            url = f"sqlite:///{folder / 'app.db'}"
-        else:
-            found = _postgres_schema_url()
+        with database(backend, folder, redis=False) as found:
             if found is None:
                 return
-            url, schema = found
-        try:
+            url, _ = found
             tokens = links(url, secret, 600)
             out = folder / "profile.txt"
             env = servers.app_env(url, secret, AFTERCARE_TRUSTED_PROXIES="1",
@@ -343,9 +351,6 @@ def profile(backend: str) -> None:
                     break
                 time.sleep(0.1)
             print(out.read_text())
-        finally:
-            if schema:
-                _drop_schema(schema)
 
 
 if __name__ == "__main__":

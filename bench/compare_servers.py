@@ -22,10 +22,7 @@ from pathlib import Path
 from bench import participants, servers
 from bench.bench_load import (
     HOST,
-    REDIS_URL,
-    _drop_schema,
-    _postgres_schema_url,
-    _redis_reachable,
+    database,
     links,
     measured,
 )
@@ -45,20 +42,12 @@ def setting(name: str) -> dict[str, str]:
 def compare(backend: str, names: list[str]) -> None:
     folder = Path(tempfile.mkdtemp(prefix="aftercare-compare-"))
     secret = secrets.token_urlsafe(48)
-    extra = {"AFTERCARE_TRUSTED_PROXIES": "1"}
-    schema = None
-    if backend == "sqlite":
-        url = f"sqlite:///{folder / 'app.db'}"
-    else:
-        found = _postgres_schema_url()
+    with database(backend, folder) as found:
         if found is None:
             return
-        url, schema = found
-        if _redis_reachable():
-            extra["AFTERCARE_REDIS_URL"] = REDIS_URL
-    try:
+        url, extra = found
         tokens = links(url, secret, (LINKS * RUNS + 30) * len(names))
-        env = servers.app_env(url, secret, **extra)
+        env = servers.app_env(url, secret, AFTERCARE_TRUSTED_PROXIES="1", **extra)
         runs: dict[str, list] = {name: [] for name in names}
         with ExitStack() as stack:
             started = {name: stack.enter_context(servers.gunicorn(
@@ -77,9 +66,6 @@ def compare(backend: str, names: list[str]) -> None:
             print(f"{name}: median {statistics.median(r.rate for r in done):.0f}/s, submit p99 "
                   f"{statistics.median(r.p99 for r in done):.0f} ms, server CPU "
                   f"{statistics.median(r.server_cpu_ms for r in done):.2f} ms per participant")
-    finally:
-        if schema:
-            _drop_schema(schema)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import event
 
 from bench import participants, servers
-from bench.bench_load import REDIS_URL, _drop_schema, _postgres_schema_url, _redis_reachable
+from bench.bench_load import database
 
 STEPS = ("arrive", "form", "submit", "thanks")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -125,19 +125,12 @@ def profile(backend: str, n: int = 300) -> str:
     with tempfile.TemporaryDirectory(prefix="aftercare-profile-") as name:
         folder = Path(name)
         secret = secrets.token_urlsafe(48)
-        schema = None
-        config = {"SECRET_KEY": secret, "AFTERCARE_OPEN_DELAY": "0",
-                  "AFTERCARE_SURVEY_LIMIT": "0", "AFTERCARE_TRUSTED_PROXIES": "1"}
-        if backend == "sqlite":
-            url = f"sqlite:///{folder / 'app.db'}"
-        else:
-            found = _postgres_schema_url()
+        with database(backend, folder) as found:
             if found is None:
                 return "no PostgreSQL"
-            url, schema = found
-            if _redis_reachable():
-                config["AFTERCARE_REDIS_URL"] = REDIS_URL
-        try:
+            url, extra = found
+            config = {"SECRET_KEY": secret, "AFTERCARE_OPEN_DELAY": "0",
+                      "AFTERCARE_SURVEY_LIMIT": "0", "AFTERCARE_TRUSTED_PROXIES": "1", **extra}
             tokens = [t for batch in servers.seed(url, secret, -(-(n + 20) // 500), 500)
                       for t in batch][: n + 20]
             app = create_app({**config, "DATABASE_URL": url})
@@ -160,9 +153,6 @@ def profile(backend: str, n: int = 300) -> str:
                       dict.fromkeys(STEPS, 0.0))
             app.extensions["aftercare.engine"].dispose()
             return _report(backend, len(plain), len(profiled), cpu, counts, profilers)
-        finally:
-            if schema:
-                _drop_schema(schema)
 
 
 
