@@ -297,13 +297,9 @@ def _exposure(team_id: int, grain: str) -> schemas.Exposure:
     return schemas.Exposure(
         periods=[schemas.ExposurePeriod(
             period=r.period, released=r.shown, reason=r.reason,
-            involved_pct=_rounded(r.pct("involved")), commander_pct=_rounded(r.pct("commander")),
-            concentration_pct=_rounded(r.pct("concentration"))) for r in view.rows],
+            involved_pct=r.pct("involved"), commander_pct=r.pct("commander"),
+            concentration_pct=r.pct("concentration")) for r in view.rows],
         flags=[schemas.Flag.of(f) for f in view.flags])
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 # --- review language check ---------------------------------------------------------------
