@@ -40,6 +40,8 @@ __all__ = ["SurveyStatus"]  # re-exported: the survey states live with the relea
 # Ids are ``Integer`` columns (32 bits on PostgreSQL): a larger id cannot exist, and asking
 # the database for one overflows. Route converters and the API refuse anything outside.
 MAX_ID = 2**31 - 1
+# The longest team slug that can exist (the column's length); a longer one names no team.
+SLUG_MAX = 64
 
 
 # Constraint names as PostgreSQL gives them by default, so that a database made before the
@@ -99,7 +101,7 @@ class Team(Base):
     __tablename__ = "team"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
 

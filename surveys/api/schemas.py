@@ -33,7 +33,7 @@ from analysis.exposure import INCIDENT_ROLES
 from analysis.items import CONSTRUCT_BY_ID
 from surveys.config import parse_duration
 from surveys.errors import InvalidInput
-from surveys.models import ACTION_STATUSES, INCIDENT_KINDS, SEVERITIES, SurveyStatus
+from surveys.models import ACTION_STATUSES, INCIDENT_KINDS, SEVERITIES, SLUG_MAX, SurveyStatus
 from surveys.services import actions, lifecycle, review
 from surveys.services.lifecycle import MAX_PARTICIPANTS, MAX_TITLE, NOT_INVITED_REASONS
 
@@ -43,7 +43,7 @@ _DURATION = re.compile(DURATION_PATTERN[1:-1])
 MAX_FIELDS = 50  # problems named in one error; a body of 10,000 unknown keys gets the first
 MAX_EXTERNAL_ID = 200
 MAX_EMAIL = 254
-MAX_SLUG = 64
+MAX_SLUG = SLUG_MAX
 
 
 # --- the domain's text rules, as validators -------------------------------------------------

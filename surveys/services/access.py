@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveys.errors import NotFound, NotVisible
-from surveys.models import Team, User
+from surveys.models import SLUG_MAX, Team, User
 
 ALL_ROLES = ("manager", "hr", "admin")
 RESULT_ROLES = ALL_ROLES  # managers see their own teams only: authorize_team
@@ -43,9 +43,6 @@ def authorize_team(user: User, team_id: int, what: str = "incident") -> None:
     not for a manager of another team to learn (docs/security.md, "Another team's objects")."""
     if not sees_all_teams(user) and team_id not in {t.id for t in user.teams}:
         raise NotVisible(f"No such {what}.")
-
-
-SLUG_MAX = 64  # a longer slug names no team
 
 
 def team_by_slug(session: Session, slug: str | None) -> Team | None:
